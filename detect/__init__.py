@@ -1,0 +1,1 @@
+"""framemark detect."""
