@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "generate.commands",
     "detect.robustness_commands",
     "detect.commands",
+    "detect.serve_commands",
 )
 
 
