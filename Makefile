@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench system-deps clean-venv
+.PHONY: demo test bench system-deps bench-deps clean-venv
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 
 # Debian packages: chromium for the web page test, opencv-doc for real camera footage.
 system-deps:
-	@bash scripts/system-deps.sh
+	@bash scripts/system-deps.sh test
+
+bench-deps:
+	@bash scripts/system-deps.sh bench
 
 demo: $(STAMP)
 	$(VENV)/bin/framemark demo
@@ -25,7 +28,7 @@ demo: $(STAMP)
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) bench-deps
 	$(PY) -m pytest -q -m slow -p no:cacheprovider
 	$(VENV)/bin/framemark bench all -o bench-results
 
