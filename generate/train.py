@@ -1,0 +1,361 @@
+"""Train framemark-tiny-t2v on the procedural world: ``python -m generate.train --run runs/NAME``.
+
+Two stages, both resumable (re-run the same command and it continues):
+
+1. **vae**: the 3D VAE learns to reconstruct random world clips (L1 + a tiny KL), on
+   random 9-frame, 64x64 crops, which is 8x cheaper than whole clips and, the VAE
+   being convolutional and causal, transfers to 17x128x128.
+2. **dit**: a pool of world clips is encoded once with the frozen VAE (cached on disk,
+   normalised per channel); the transformer learns rectified flow on those latents,
+   with a fresh caption phrasing drawn every time a clip is used and 10% of prompts
+   dropped to "" for classifier-free guidance. An EMA copy of the weights is exported.
+
+Outputs under the run folder: ``vae.pt``, ``dit.pt`` (weights + optimiser + step),
+``cache/`` (latents), ``loss.jsonl`` (one line per logged step), ``export/`` (a
+loadable model folder, EMA weights). ``--init-from DIR`` starts from a saved model
+folder (e.g. the shipped one), so training can continue from a committed model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from provenance.errors import InputError, UsageError
+
+__all__ = ["train", "main", "TrainSettings"]
+
+
+class TrainSettings:
+    """Hyper-parameters; the defaults are the recipe in docs/generator.md."""
+
+    def __init__(self, **kw):
+        self.vae_steps = 600
+        self.vae_batch = 4
+        self.vae_lr = 5e-4
+        self.vae_crop = 64
+        self.vae_frames = 9
+        self.kl_weight = 1e-6
+        self.pool = 1600
+        self.dit_steps = 20000
+        self.batch = 16
+        self.lr = 3e-4
+        self.warmup = 200
+        self.ema = 0.999
+        self.prompt_dropout = 0.1
+        self.checkpoint_every = 250
+        self.export_every = 1000
+        self.log_every = 10
+        self.seed = 0
+        for k, v in kw.items():
+            if not hasattr(self, k):
+                raise UsageError(f"unknown training setting {k!r}")
+            setattr(self, k, v)
+
+
+def _log(run: Path, record: dict) -> None:
+    with open(run / "loss.jsonl", "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _render_batch(rng: np.random.Generator, n: int, cfg, frames: int, crop: int | None):
+    """[n, 3, frames, h, w] in [-1, 1]: random scenes, random time window and crop."""
+    import torch
+
+    from . import world
+
+    clips = []
+    for _ in range(n):
+        spec = world.random_scene(rng, allow_heldout=True)  # the VAE may see everything
+        video = world.render(spec, cfg.num_frames, cfg.height, cfg.width)
+        t0 = int(rng.integers(0, cfg.num_frames - frames + 1))
+        video = video[t0:t0 + frames]
+        if crop:
+            y0 = int(rng.integers(0, cfg.height - crop + 1))
+            x0 = int(rng.integers(0, cfg.width - crop + 1))
+            video = video[:, y0:y0 + crop, x0:x0 + crop]
+        clips.append(video)
+    x = torch.from_numpy(np.stack(clips)).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
+    return x
+
+
+def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
+    import torch
+    from tqdm import tqdm
+
+    ckpt = run / "vae.pt"
+    vae = pipe.vae
+    opt = torch.optim.AdamW(vae.parameters(), lr=s.vae_lr, weight_decay=0.0)
+    step = 0
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        vae.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step = state["step"]
+    if step >= s.vae_steps:
+        return
+    rng = np.random.default_rng([s.seed, 1, step])  # a resumed run draws fresh clips
+    vae.train()
+    bar = tqdm(total=s.vae_steps, initial=step, desc="vae", disable=not progress, mininterval=20, file=sys.stderr)
+    frames = min(s.vae_frames, cfg.num_frames)
+    crop = s.vae_crop if s.vae_crop and s.vae_crop < min(cfg.height, cfg.width) else None
+    t_last = time.time()
+    while step < s.vae_steps:
+        x = _render_batch(rng, s.vae_batch, cfg, frames, crop)
+        post = vae.encode(x).latent_dist
+        recon = vae.decode(post.sample()).sample
+        l1 = (recon - x).abs().mean()
+        kl = post.kl().mean()
+        loss = l1 + s.kl_weight * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        step += 1
+        bar.update(1)
+        if step % s.log_every == 0 or step == s.vae_steps:
+            now = time.time()
+            _log(run, {"stage": "vae", "step": step, "loss": loss.item(), "l1": l1.item(), "kl": kl.item(),
+                       "sec_per_step": (now - t_last) / s.log_every, "time": now})
+            t_last = now
+            bar.set_postfix(l1=f"{l1.item():.4f}")
+        if step % s.checkpoint_every == 0 or step == s.vae_steps:
+            _atomic_save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt)
+    bar.close()
+    vae.eval()
+
+
+def _atomic_save(obj, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def _vae_fingerprint(vae) -> str:
+    from .model import _weights_sha256
+
+    return _weights_sha256([("vae", vae)])[:16]
+
+
+def _build_cache(run: Path, pipe, cfg, s: TrainSettings, progress: bool):
+    """Encode ``s.pool`` world clips with the frozen VAE, in resumable chunks of 100."""
+    import torch
+    from tqdm import tqdm
+
+    from . import world
+
+    cache = run / "cache"
+    cache.mkdir(exist_ok=True)
+    fp = _vae_fingerprint(pipe.vae)
+    chunk = 100
+    n_chunks = math.ceil(s.pool / chunk)
+    vae = pipe.vae.eval()
+    bar = tqdm(total=n_chunks * chunk, desc="encode", disable=not progress, mininterval=20, file=sys.stderr)
+    mus, specs = [], []
+    for c in range(n_chunks):
+        path = cache / f"chunk{c:04d}.pt"
+        data = torch.load(path, weights_only=False) if path.is_file() else None
+        if data is None or data.get("vae") != fp:
+            rng = np.random.default_rng([s.seed, 2, c])
+            chunk_specs = [world.random_scene(rng) for _ in range(chunk)]
+            out = []
+            with torch.no_grad():
+                for i in range(0, chunk, 10):
+                    video = np.stack([world.render(sp, cfg.num_frames, cfg.height, cfg.width)
+                                      for sp in chunk_specs[i:i + 10]])
+                    x = torch.from_numpy(video).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
+                    out.append(vae.encode(x).latent_dist.mode())
+            data = {"vae": fp, "mu": torch.cat(out).half(), "specs": [sp.to_dict() for sp in chunk_specs]}
+            _atomic_save(data, path)
+        mus.append(data["mu"].float())
+        specs.extend(world.spec_from_dict(d) for d in data["specs"])
+        bar.update(chunk)
+    bar.close()
+    mu = torch.cat(mus)
+    # per-channel statistics: the DiT works on (z - mean) / std, and WanPipeline undoes it
+    # from the VAE config before decoding. Taken from the first 1000 clips only, so that
+    # growing --pool in a later session does not shift the space the DiT already learned.
+    ref = mu[:1000]
+    mean = ref.mean(dim=(0, 2, 3, 4))
+    std = ref.std(dim=(0, 2, 3, 4))
+    pipe.vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
+    z = (mu - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
+    return z, specs
+
+
+def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from . import world
+    from .model import encode_prompts, save_pipeline
+
+    z, specs = _build_cache(run, pipe, cfg, s, progress)
+    model = pipe.transformer
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ckpt = run / "dit.pt"
+    step = 0
+    if ckpt.is_file():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step = state["step"]
+    if step >= s.dit_steps:
+        return
+    rng = np.random.default_rng([s.seed, 3, step])
+    gen = torch.Generator().manual_seed(int(rng.integers(1 << 31)))
+    shift = cfg.scheduler_shift
+    empty = encode_prompts([""], cfg.max_sequence_length)
+    model.train()
+    bar = tqdm(total=s.dit_steps, initial=step, desc="dit", disable=not progress, mininterval=30, file=sys.stderr)
+    t_last, running = time.time(), []
+    while step < s.dit_steps:
+        idx = rng.integers(0, len(specs), size=s.batch)
+        x0 = z[torch.from_numpy(idx)]
+        prompts = [world.caption(specs[i], rng) for i in idx]
+        emb = encode_prompts(prompts, cfg.max_sequence_length)
+        drop = torch.from_numpy(rng.random(s.batch) < s.prompt_dropout)
+        emb[drop] = empty
+        # sigma drawn like the sampler's shifted schedule: more weight on high noise, where
+        # layout and motion are decided
+        u = torch.rand(s.batch, generator=gen)
+        sigma = shift * u / (1 + (shift - 1) * u)
+        noise = torch.randn(x0.shape, generator=gen)
+        sv = sigma.view(-1, 1, 1, 1, 1)
+        xt = (1 - sv) * x0 + sv * noise
+        pred = model(hidden_states=xt, timestep=sigma * 1000, encoder_hidden_states=emb, return_dict=False)[0]
+        loss = torch.nn.functional.mse_loss(pred.float(), (noise - x0).float())
+        lr = s.lr * min(1.0, (step + 1) / s.warmup)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            decay = min(s.ema, (1 + step) / (10 + step))
+            for pe, pm in zip(ema.parameters(), model.parameters()):
+                pe.lerp_(pm, 1 - decay)
+        step += 1
+        running.append(loss.item())
+        bar.update(1)
+        if step % s.log_every == 0:
+            now = time.time()
+            _log(run, {"stage": "dit", "step": step, "loss": float(np.mean(running)), "lr": lr,
+                       "sec_per_step": (now - t_last) / s.log_every, "time": now})
+            bar.set_postfix(loss=f"{np.mean(running):.4f}")
+            t_last, running = now, []
+        if step % s.checkpoint_every == 0 or step == s.dit_steps:
+            _atomic_save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                          "step": step}, ckpt)
+        if step % s.export_every == 0 or step == s.dit_steps:
+            _export(run, pipe, ema, cfg, step)
+    bar.close()
+
+
+def _export(run: Path, pipe, ema, cfg, step: int) -> None:
+    """Write a loadable model folder with the EMA transformer (run/export), atomically by rename."""
+    import shutil
+
+    from diffusers import WanPipeline
+
+    from .model import save_pipeline
+
+    tmp = run / "export.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    bare = WanPipeline(tokenizer=None, text_encoder=None, vae=pipe.vae, transformer=ema, scheduler=pipe.scheduler)
+    save_pipeline(bare, tmp, cfg)
+    meta = json.loads((tmp / "framemark.json").read_text())
+    meta["trained_steps"] = step
+    (tmp / "framemark.json").write_text(json.dumps(meta, indent=2) + "\n")
+    final = run / "export"
+    old = run / "export.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "dit"), settings: TrainSettings | None = None,
+          init_from: str | Path | None = None, threads: int = 2, progress: bool = True) -> Path:
+    """Run (or resume) training in ``run_dir``; returns the export folder path."""
+    import torch
+
+    from .model import DEFAULT_CONFIG, build_pipeline, load_pipeline
+
+    s = settings or TrainSettings()
+    for st in stages:
+        if st not in ("vae", "dit"):
+            raise UsageError(f"unknown stage {st!r} (vae, dit)")
+    torch.set_num_threads(threads)
+    torch.manual_seed(s.seed)
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    if init_from is not None:
+        if not (Path(init_from) / "model_index.json").is_file():
+            raise InputError(f"{init_from}: not a model folder")
+        pipe = load_pipeline(init_from)
+        cfg = pipe.framemark_config
+        # a loaded model's VAE is final: do not retrain it
+        stages = tuple(st for st in stages if st != "vae")
+    else:
+        cfg = config or DEFAULT_CONFIG
+        pipe = build_pipeline(cfg, with_text_encoder=False)
+    (run / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "settings": vars(s),
+                                                 "init_from": str(init_from) if init_from else None}, indent=2))
+    if "vae" in stages:
+        _train_vae(run, pipe, cfg, s, progress)
+    elif init_from is None and (run / "vae.pt").is_file():
+        pipe.vae.load_state_dict(torch.load(run / "vae.pt", map_location="cpu", weights_only=False)["model"])
+    pipe.vae.eval().requires_grad_(False)
+    if "dit" in stages:
+        _train_dit(run, pipe, cfg, s, progress)
+    return run / "export"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .model import DEFAULT_CONFIG, TINY_CONFIG
+
+    p = argparse.ArgumentParser(prog="python -m generate.train", description=__doc__.splitlines()[0])
+    p.add_argument("--run", required=True, help="run folder (checkpoints, cache, loss.jsonl, export/)")
+    p.add_argument("--stage", choices=["vae", "dit", "all"], default="all")
+    p.add_argument("--config", choices=["default", "tiny"], default="default")
+    p.add_argument("--init-from", help="start from a saved model folder (skips the VAE stage)")
+    p.add_argument("--vae-steps", type=int)
+    p.add_argument("--dit-steps", type=int)
+    p.add_argument("--pool", type=int, help="number of clips in the latent cache")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--export-every", type=int)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-progress", action="store_true")
+    a = p.parse_args(argv)
+    kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, pool=a.pool, batch=a.batch,
+                                lr=a.lr, export_every=a.export_every).items() if v is not None}
+    stages = ("vae", "dit") if a.stage == "all" else (a.stage,)
+    from provenance.errors import FramemarkError
+
+    try:
+        out = train(a.run, TINY_CONFIG if a.config == "tiny" else DEFAULT_CONFIG, stages, TrainSettings(**kw),
+                    init_from=a.init_from, threads=a.threads, progress=not a.no_progress)
+    except FramemarkError as exc:
+        print(f"generate.train: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"done; model folder: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

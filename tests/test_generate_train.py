@@ -1,0 +1,48 @@
+"""Training: a few steps of both stages on the tiny config, resume, and a loadable export."""
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from generate import train as T  # noqa: E402
+from generate.model import TINY_CONFIG, load_pipeline  # noqa: E402
+from provenance.errors import InputError, UsageError  # noqa: E402
+
+
+def _settings(**kw):
+    base = dict(vae_steps=2, dit_steps=2, pool=20, batch=2, vae_batch=1, checkpoint_every=1, export_every=2, log_every=1)
+    return T.TrainSettings(**{**base, **kw})
+
+
+def test_two_step_smoke_run_resumes_and_exports(tmp_path):
+    run = tmp_path / "run"
+    out = T.train(run, TINY_CONFIG, settings=_settings(), progress=False)
+    log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log] == ["vae", "vae", "dit", "dit"]
+    assert all(r["loss"] > 0 for r in log)
+    assert (run / "vae.pt").is_file() and (run / "dit.pt").is_file()
+    pipe = load_pipeline(out)
+    assert pipe.vae.config.latents_std != [1.0] * 4  # statistics of the cached latents
+    # resuming continues from step 2 instead of starting again
+    T.train(run, TINY_CONFIG, settings=_settings(vae_steps=2, dit_steps=3), progress=False)
+    log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "dit"] == [1, 2, 3]
+    assert json.loads((out / "framemark.json").read_text())["trained_steps"] == 3
+
+
+def test_init_from_a_saved_model_skips_the_vae(tmp_path):
+    first = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
+    T.train(tmp_path / "b", settings=_settings(dit_steps=1, export_every=1), init_from=first, progress=False)
+    assert not (tmp_path / "b" / "vae.pt").exists()
+    assert (tmp_path / "b" / "export" / "model_index.json").is_file()
+
+
+def test_bad_arguments_are_framemark_errors(tmp_path):
+    with pytest.raises(UsageError):
+        T.TrainSettings(nonsense=1)
+    with pytest.raises(UsageError):
+        T.train(tmp_path / "r", TINY_CONFIG, stages=("gan",), settings=_settings(), progress=False)
+    with pytest.raises(InputError):
+        T.train(tmp_path / "r", settings=_settings(), init_from=tmp_path / "missing", progress=False)
