@@ -1,0 +1,252 @@
+"""The latent watermark (``org.framemark.latent.1``): a payload carried by the initial noise.
+
+Gaussian Shading / VideoShield style. The diffusion sampler starts from Gaussian noise;
+instead of drawing it blindly, we draw every element from the half of N(0, 1) that a
+payload bit selects:
+
+    z_i = s_i * |h_i|,   h_i ~ N(0, 1) (from the seed),   s_i = +1 if (c_b(i) XOR k_i) else -1
+
+where ``c`` is the 48-bit identifier, ``b(i)`` a keyed, balanced assignment of elements
+to identifier bits (so every bit is repeated ~n/48 times, spread over all frames and the
+whole picture), and ``k`` a ChaCha20 key stream keyed by HKDF(watermark key, "latent").
+Because ``k`` is uniform and independent of ``|h|``, each sign is a fair coin and ``z`` is
+*exactly* N(0, 1): the generator's output distribution is unchanged (tests check it).
+
+Detection recovers an estimate ``z'`` of the noise (VAE-encode the clip, invert the
+sampler: :mod:`generate.inversion`), takes signs, XORs the key stream back off and
+votes per bit. Without the watermark, ``sign(z') XOR k`` is a sequence of fair coins
+whatever the clip is (the key stream is independent of the content), so the number of
+elements agreeing with the best codeword has a binomial tail that a union bound over all
+2^48 codewords turns into an honest p-value; a Bonferroni factor covers anything the
+caller searched (e.g. several candidate sizes).
+
+This module is numpy/torch-light: :func:`make_noise` and :func:`decode_noise` need only
+numpy (torch is used when a torch generator or tensor is asked for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from provenance.errors import UsageError
+
+__all__ = [
+    "ALG_ID", "PAYLOAD_BITS", "DETECTION_P_VALUE", "LatentDecode",
+    "keystream_bits", "bit_assignment", "make_noise", "make_noise_tensor", "decode_noise",
+    "LatentWatermark",
+]
+
+ALG_ID = "org.framemark.latent.1"
+PAYLOAD_BITS = 48
+#: the project-wide detection threshold (docs/CONTRACTS.md)
+DETECTION_P_VALUE = 1e-6
+_INFO = b"framemark/latent/v1"
+
+
+# ----------------------------------------------------------------------------- keyed streams
+
+def _subkey(key: bytes, label: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    if not isinstance(key, (bytes, bytearray)) or len(key) < 16:
+        raise UsageError("the watermark key must be at least 16 bytes")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO + b"/" + label).derive(bytes(key))
+
+
+def _nonce(n: int) -> bytes:
+    # one stream per noise size: a detector that knows the size regenerates the same stream
+    return hashlib.sha256(b"framemark-latent-nonce|%d" % n).digest()[:16]
+
+
+def keystream_bits(key: bytes, n: int) -> np.ndarray:
+    """``n`` pseudo-random bits (uint8 0/1) from ChaCha20 keyed by HKDF(key, "latent")."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+    enc = Cipher(algorithms.ChaCha20(_subkey(key, b"stream"), _nonce(n)), mode=None).encryptor()
+    stream = enc.update(bytes((n + 7) // 8))
+    return np.unpackbits(np.frombuffer(stream, dtype=np.uint8))[:n]
+
+
+def bit_assignment(key: bytes, n: int, bits: int = PAYLOAD_BITS) -> np.ndarray:
+    """Which payload bit each of ``n`` elements carries: balanced (each bit ~n/bits times)
+    and keyed-shuffled, so a bit's copies are spread over every frame and region."""
+    if n < bits:
+        raise UsageError(f"a latent of {n} elements cannot carry {bits} bits")
+    seed = int.from_bytes(_subkey(key, b"assign"), "big")
+    perm = np.random.Generator(np.random.PCG64(seed)).permutation(n)
+    return (perm % bits).astype(np.int64)
+
+
+def _payload_bits(payload: bytes) -> np.ndarray:
+    if not isinstance(payload, (bytes, bytearray)) or len(payload) * 8 != PAYLOAD_BITS:
+        raise UsageError(f"the latent watermark payload must be {PAYLOAD_BITS // 8} bytes")
+    return np.unpackbits(np.frombuffer(bytes(payload), dtype=np.uint8))
+
+
+# ----------------------------------------------------------------------------- embedding
+
+def _sign_bits(shape: tuple[int, ...], payload: bytes, key: bytes) -> np.ndarray:
+    n = int(np.prod(shape))
+    coded = _payload_bits(payload)[bit_assignment(key, n)]
+    return (coded ^ keystream_bits(key, n)).reshape(shape)
+
+
+def make_noise(shape: tuple[int, ...], payload: bytes, key: bytes, seed: int = 0) -> np.ndarray:
+    """Watermarked N(0, 1) noise (float32 numpy) of ``shape``: magnitudes from ``seed``,
+    signs from payload XOR key stream."""
+    shape = tuple(int(s) for s in shape)
+    magnitude = np.abs(np.random.Generator(np.random.PCG64(seed)).standard_normal(shape, dtype=np.float32))
+    return np.where(_sign_bits(shape, payload, key) == 1, magnitude, -magnitude).astype(np.float32)
+
+
+def make_noise_tensor(shape, payload: bytes, key: bytes, seed: int = 0, dtype=None):
+    """:func:`make_noise` as a torch tensor (``latents=`` for a diffusers pipeline)."""
+    import torch
+
+    return torch.from_numpy(make_noise(tuple(shape), payload, key, seed)).to(dtype or torch.float32)
+
+
+# ----------------------------------------------------------------------------- detection
+
+@dataclass
+class LatentDecode:
+    """What the recovered noise says: the best payload, its evidence and a p-value."""
+
+    payload: bytes
+    bits: np.ndarray            # 48 hard decisions
+    confidence: np.ndarray      # per bit, |2 * vote - 1| in [0, 1]
+    agreement: float            # fraction of elements agreeing with the decoded codeword
+    elements: int
+    p_value: float
+    log10_p: float
+    per_frame: list[float] = field(default_factory=list)   # agreement per latent frame
+    per_frame_p: list[float] = field(default_factory=list)  # binomial p per latent frame
+
+    @property
+    def detected(self) -> bool:
+        return self.p_value <= DETECTION_P_VALUE
+
+    def bit_accuracy(self, payload: bytes) -> float:
+        """Fraction of the 48 decoded bits equal to ``payload``'s (for benchmarks)."""
+        return float(np.mean(self.bits == _payload_bits(payload)))
+
+
+def _log10_binom_tail(k: int, n: int) -> float:
+    """log10 P(Binomial(n, 1/2) >= k)."""
+    from scipy.stats import binom
+
+    v = float(binom.logsf(k - 1, n, 0.5))
+    if not math.isfinite(v):
+        # beyond double range: the Chernoff bound -n * KL(k/n || 1/2) is an upper bound
+        q = min(max(k / n, 1e-12), 1 - 1e-12)
+        v = -n * (q * math.log(2 * q) + (1 - q) * math.log(2 * (1 - q)))
+    return v / math.log(10)
+
+
+def decode_noise(noise, key: bytes, *, time_axis: int | None = None, searched: int = 1) -> LatentDecode:
+    """Decode a recovered noise estimate (same shape as the one :func:`make_noise` made).
+
+    ``time_axis``: the latent axis that is time, for per-frame agreement (tamper
+    localisation). ``searched``: how many candidate decodings the caller tried in all;
+    the p-value is multiplied by it (Bonferroni).
+    """
+    z = noise.detach().float().cpu().numpy() if hasattr(noise, "detach") else np.asarray(noise, dtype=np.float32)
+    n = z.size
+    assign = bit_assignment(key, n)
+    # 1. signs, with the cipher taken off: under no watermark these are fair coins
+    observed = ((z.reshape(-1) > 0).astype(np.uint8) ^ keystream_bits(key, n))
+    # 2. majority vote per payload bit (maximises agreement over all 2^48 codewords)
+    ones = np.bincount(assign, weights=observed, minlength=PAYLOAD_BITS)
+    counts = np.bincount(assign, minlength=PAYLOAD_BITS)
+    vote = ones / np.maximum(counts, 1)
+    bits = (vote > 0.5).astype(np.uint8)
+    agree = observed == bits[assign]
+    k = int(agree.sum())
+    # 3. p-value: binomial tail, union bound over codewords, Bonferroni over searches
+    log10_p = _log10_binom_tail(k, n) + PAYLOAD_BITS * math.log10(2) + math.log10(max(1, searched))
+    log10_p = min(0.0, log10_p)
+    per_frame, per_frame_p = [], []
+    if time_axis is not None:
+        a = np.moveaxis(agree.reshape(z.shape), time_axis, 0).reshape(z.shape[time_axis], -1)
+        for row in a:
+            per_frame.append(float(row.mean()))
+            per_frame_p.append(float(10 ** _log10_binom_tail(int(row.sum()), row.size)))
+    return LatentDecode(
+        payload=np.packbits(bits).tobytes(), bits=bits, confidence=np.abs(2 * vote - 1),
+        agreement=k / n, elements=n, p_value=float(10 ** log10_p), log10_p=log10_p,
+        per_frame=per_frame, per_frame_p=per_frame_p,
+    )
+
+
+# ----------------------------------------------------------------------------- the algorithm
+
+class LatentWatermark:
+    """``org.framemark.latent.1`` behind the watermark interface.
+
+    For a latent watermark "embed" means "make the initial noise" (:meth:`make_noise`);
+    a finished clip cannot be marked after the fact, so :meth:`embed` refuses. Extraction
+    needs the model that made the clip: VAE-encode, invert, decode.
+    """
+
+    alg_id = ALG_ID
+
+    def __init__(self, pipe, key: bytes, *, steps: int | None = None, size: tuple[int, int] | None = None,
+                 frames: int | None = None):
+        self.pipe = pipe
+        self.key = bytes(key)
+        self.steps = steps
+        self.size = size        # (width, height) the model generated at; inputs are resized to it
+        self.frames = frames
+
+    def make_noise(self, shape, payload: bytes, seed: int = 0):
+        return make_noise_tensor(shape, payload, self.key, seed)
+
+    def embed(self, clip, payload: bytes):
+        raise UsageError("the latent watermark is embedded at generation time (framemark generate), "
+                         "not into an existing clip")
+
+    def decode(self, clip) -> tuple[LatentDecode, dict]:
+        from .inversion import recover_noise
+
+        noise, info = recover_noise(self.pipe, clip, steps=self.steps, size=self.size, frames=self.frames)
+        return decode_noise(noise, self.key, time_axis=info.get("time_axis")), info
+
+    def extract(self, clip):
+        from watermark.base import ExtractResult
+
+        d, info = self.decode(clip)
+        per_frame = _latent_to_pixel_frames(d.per_frame, info.get("frames_used", clip.num_frames),
+                                            info.get("temporal_factor", 4))
+        return ExtractResult(
+            alg=ALG_ID, detected=d.detected, p_value=d.p_value,
+            payload=d.payload if d.detected else None, bits=d.bits, confidence=d.confidence,
+            frames_used=int(info.get("frames_used", clip.num_frames)), per_frame=per_frame,
+            extra={"agreement": d.agreement, "elements": d.elements, "log10_p": d.log10_p,
+                   "latent_frame_agreement": d.per_frame, "latent_frame_p": d.per_frame_p,
+                   "suspect_latent_frames": suspect_frames(d), **{k: v for k, v in info.items() if k != "time_axis"}},
+        )
+
+
+def suspect_frames(d: LatentDecode, alpha: float = 1e-3) -> list[int]:
+    """Latent frames that carry no evidence while the clip as a whole is marked: the
+    likely tampered or replaced spans (VideoShield-style localisation)."""
+    if not d.detected:
+        return []
+    return [i for i, p in enumerate(d.per_frame_p) if p > alpha]
+
+
+def _latent_to_pixel_frames(per_latent: list[float], frames: int, factor: int) -> list[float]:
+    """Causal video VAEs map latent frame 0 to pixel frame 0 and latent frame t >= 1 to pixel
+    frames 4t-3..4t; spread each latent frame's agreement over its pixel frames."""
+    if not per_latent:
+        return []
+    out = []
+    for f in range(frames):
+        t = 0 if f == 0 else (f - 1) // factor + 1
+        out.append(per_latent[min(t, len(per_latent) - 1)])
+    return out
