@@ -1,0 +1,91 @@
+"""The pixel watermark's core: ECC, statistics, registry, embed -> extract on real pixels."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from provenance.errors import InputError, UsageError
+from provenance.media import Clip
+from watermark import DETECTION_P_VALUE, PIXEL_ALG_ID, algorithms, bit_accuracy, get_algorithm
+from watermark.ecc import CODED_BITS, decode_identifier, encode_identifier
+from watermark.stats import agreement_p_value, log10_binomial_sf
+
+KEY = bytes(range(32))
+
+
+def textured_clip(t=16, h=144, w=176, seed=0, fps=24.0) -> Clip:
+    """Smooth random texture panning slowly: camera-like content with real structure."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    big = gaussian_filter(rng.normal(0, 1, (h + 2 * t, w + 2 * t, 3)), (2.0, 2.0, 0)) * 60 + 128
+    frames = np.stack([big[i:i + h, 2 * i:2 * i + w] for i in range(t)])
+    return Clip(frames=np.clip(frames, 0, 255).astype(np.uint8), fps=fps)
+
+
+def test_ecc_roundtrip_with_noise():
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        ident = os.urandom(6)
+        coded = encode_identifier(ident)
+        assert coded.shape == (CODED_BITS,)
+        got, crc_ok, _ = decode_identifier((2.0 * coded - 1) * 2 + rng.normal(0, 1.6, CODED_BITS))
+        assert crc_ok and got == ident
+
+
+def test_ecc_rejects_noise():
+    rng = np.random.default_rng(2)
+    passes = sum(decode_identifier(rng.normal(0, 1, CODED_BITS))[1] for _ in range(30))
+    assert passes <= 1  # a random path passes the CRC with probability 2^-16
+
+
+def test_binomial_tail_exact():
+    from scipy.stats import binom
+
+    for n, k in [(10, 7), (256, 200), (256, 128), (50, 0)]:
+        assert log10_binomial_sf(k, n) == pytest.approx(np.log10(binom.sf(k - 1, n, 0.5)), abs=1e-9)
+    assert log10_binomial_sf(256, 256) == pytest.approx(-256 * np.log10(2))
+    p, _, k, n = agreement_p_value(np.array([1.0, -2.0, 0.0, 3.0]), np.array([1, -1, 1, -1]))
+    assert (k, n) == (2, 3) and p == pytest.approx(0.5)
+
+
+def test_registry():
+    assert PIXEL_ALG_ID in algorithms()
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    assert alg.alg_id == PIXEL_ALG_ID
+    with pytest.raises(UsageError):
+        get_algorithm("org.example.nothing", key=KEY)
+
+
+def test_embed_extract_roundtrip_quality():
+    clip = textured_clip()
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    ident = bytes.fromhex("a1b2c3d4e5f6")
+    marked = alg.embed(clip, ident)
+    assert marked.frames.shape == clip.frames.shape and marked.fps == clip.fps
+    mse = np.mean((marked.frames.astype(float) - clip.frames) ** 2)
+    assert 10 * np.log10(255 ** 2 / mse) >= 40.0
+    r = alg.extract(marked)
+    assert r.detected and r.p_value <= DETECTION_P_VALUE and r.payload == ident
+    assert bit_accuracy(r, ident) == 1.0
+    assert r.frames_used == clip.num_frames
+    assert r.bits.shape == (CODED_BITS,) and np.all((r.confidence >= 0) & (r.confidence <= 1))
+    # the same clip, unmarked, and the marked clip under another key: nothing
+    for other in (alg.extract(clip), get_algorithm(PIXEL_ALG_ID, key=bytes(32)).extract(marked)):
+        assert not other.detected and other.payload is None and other.p_value > DETECTION_P_VALUE
+
+
+def test_bad_clips():
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    tiny = Clip(frames=np.zeros((3, 8, 8, 3), np.uint8), fps=10)
+    with pytest.raises(InputError):
+        alg.extract(tiny)
+    with pytest.raises(InputError):
+        alg.embed(tiny, b"\0" * 6)
+    with pytest.raises(UsageError):
+        alg.embed(textured_clip(t=2), b"\0" * 5)
+    with pytest.raises(UsageError):
+        get_algorithm(PIXEL_ALG_ID, key=b"short")

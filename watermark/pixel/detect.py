@@ -1,0 +1,220 @@
+"""Detection: one averaged, whitened frame; a search over scale, rotation, flip and offset.
+
+1. **Aggregate.** The mark is static, so the mean luma over all frames carries it at
+   full strength while moving content averages away. Frame-rate changes, dropped
+   frames and trims change nothing but the number of frames averaged.
+2. **Whiten.** Divide the spectrum of the mean frame by its radial power profile
+   (natural images are ~1/f: the mark's mid frequencies would drown otherwise), then
+   equalise local energy and clip outliers (letterbox edges, burnt-in text).
+3. **Candidates.** The tile is periodic, so the autocorrelation of the whitened frame
+   peaks on the lattice of the period: its peaks give scale and rotation directly
+   (any crop, rescale or small rotation). A log-spaced grid over scale at 0 degrees
+   backs it up for frames too small for a clean autocorrelation.
+4. **Align.** For each candidate, every pixel is mapped to tile coordinates and
+   accumulated modulo the period ("fold", 64 x 64 bins); an FFT correlation with the
+   search chips (set A) finds the cyclic offset, for both mirror images at once.
+5. **Test.** At the best alignment only, the test chips (set B) give the p-value
+   (exact binomial, see ``pattern``); the payload chips give soft bits for Viterbi.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .pattern import CELLS, FOLD, PERIOD, KeyedTile, read_cells, render_cells
+
+__all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search"]
+
+SCALE_MIN, SCALE_MAX = 0.4, 2.4
+BIN = PERIOD / FOLD  # reference pixels per fold bin
+
+
+@dataclass
+class Alignment:
+    scale: float
+    angle: float          # radians
+    flip: bool
+    shift: tuple[float, float]  # sub-bin (dy, dx) in fold bins
+    score: float          # normalised correlation peak with the search chips
+    tile: np.ndarray = field(repr=False, default=None)  # the folded 64 x 64 tile (unflipped)
+
+
+def whiten(mean_luma: np.ndarray) -> np.ndarray:
+    """Spectrally whitened, band-limited, locally normalised residual of the mean frame."""
+    from scipy.ndimage import gaussian_filter
+
+    m = mean_luma.astype(np.float64)
+    m = m - m.mean()
+    h, w = m.shape
+    spec = np.fft.rfft2(m)
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.rfftfreq(w)[None, :]
+    r = np.sqrt(fy * fy + fx * fx)
+    # radial power profile in 1/512-cycle rings, smoothed so the mark's own lattice peaks
+    # (a tiny fraction of any ring) are not divided away
+    ring = np.minimum((r * 512).astype(np.int64), 512)
+    power = np.bincount(ring.ravel(), weights=(np.abs(spec) ** 2).ravel(), minlength=513)
+    count = np.bincount(ring.ravel(), minlength=513)
+    profile = np.sqrt(power / np.maximum(count, 1))
+    profile = np.maximum(profile, profile.max() * 1e-9 + 1e-12)
+    gain = 1.0 / profile[ring]
+    # keep the band the mark can occupy over the scale range searched
+    band = (r >= 1.0 / (PERIOD * SCALE_MAX)) & (r <= 0.45)
+    res = np.fft.irfft2(spec * gain * band, s=(h, w))
+    energy = gaussian_filter(res * res, 12.0, mode="reflect")
+    res = res / np.sqrt(energy + energy.mean() * 1e-2 + 1e-12)
+    lim = 3.0 * np.sqrt(np.mean(res * res)) + 1e-12
+    return np.clip(res, -lim, lim).astype(np.float32)
+
+
+def candidate_scales(res: np.ndarray, top: int = 6) -> list[tuple[float, float]]:
+    """(scale, angle) candidates from the peaks of the residual's autocorrelation."""
+    from scipy.ndimage import maximum_filter
+
+    h, w = res.shape
+    spec = np.fft.rfft2(res, s=(h, w))
+    acf = np.fft.irfft2(np.abs(spec) ** 2, s=(h, w))
+    acf = np.fft.fftshift(acf)
+    cy, cx = h // 2, w // 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    dy, dx = yy - cy, xx - cx
+    dist = np.hypot(dy, dx)
+    # a lag is usable only where enough of the frame overlaps itself
+    usable = (dist >= PERIOD * SCALE_MIN * 0.9) & (dist <= PERIOD * SCALE_MAX * 1.1)
+    usable &= (np.abs(dy) <= h * 0.6) & (np.abs(dx) <= w * 0.6) & (dx >= 0)
+    # normalise by the overlap area so long lags are not penalised
+    overlap = (h - np.abs(dy)) * (w - np.abs(dx))
+    norm = np.where(usable, acf / np.maximum(overlap, 1), -np.inf)
+    peaks = (norm == maximum_filter(norm, size=5)) & usable
+    ys, xs = np.nonzero(peaks)
+    if len(ys) == 0:
+        return []
+    order = np.argsort(norm[ys, xs])[::-1][: top * 3]
+    out: list[tuple[float, float]] = []
+    for i in order:
+        vy, vx = float(dy[ys[i], xs[i]]), float(dx[ys[i], xs[i]])
+        length, ang = math.hypot(vy, vx), math.atan2(vy, vx)
+        # the lattice is square: fold the angle into (-45, 45] degrees
+        ang = (ang + math.pi / 4) % (math.pi / 2) - math.pi / 4
+        for s in (length / PERIOD, length / (PERIOD * math.sqrt(2))):
+            if SCALE_MIN <= s <= SCALE_MAX:
+                a = ang if s == length / PERIOD else ((ang + math.pi / 2) % (math.pi / 2) - math.pi / 4)
+                if all(abs(s / o[0] - 1) > 0.01 or abs(a - o[1]) > 0.01 for o in out):
+                    out.append((s, a))
+        if len(out) >= top:
+            break
+    return out
+
+
+class _Grid:
+    """Pixel coordinates relative to the frame centre, reused across hypotheses."""
+
+    def __init__(self, res: np.ndarray):
+        h, w = res.shape
+        self.values = res.ravel().astype(np.float64)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        self.y = (yy - h / 2).ravel()
+        self.x = (xx - w / 2).ravel()
+        self.extent = max(h, w)
+
+
+def fold(grid: _Grid, scale: float, angle: float) -> np.ndarray:
+    """Accumulate every pixel at its tile position modulo the period: a FOLD x FOLD tile."""
+    c, s = math.cos(angle), math.sin(angle)
+    k = 1.0 / (scale * BIN)
+    u = (c * grid.x + s * grid.y) * k
+    v = (-s * grid.x + c * grid.y) * k
+    iu = np.rint(u).astype(np.int64) % FOLD
+    iv = np.rint(v).astype(np.int64) % FOLD
+    idx = iv * FOLD + iu
+    total = np.bincount(idx, weights=grid.values, minlength=FOLD * FOLD)
+    count = np.bincount(idx, minlength=FOLD * FOLD)
+    return (total / np.maximum(count, 1)).reshape(FOLD, FOLD)
+
+
+def _mirror(tile: np.ndarray) -> np.ndarray:
+    """The fold of the horizontally mirrored frame: u -> -u (mod FOLD)."""
+    return np.roll(tile[:, ::-1], 1, axis=1)
+
+
+class _Correlator:
+    def __init__(self, tile: KeyedTile):
+        t = render_cells(tile.search_cells(), FOLD)
+        self.conj = np.conj(np.fft.fft2(t / np.linalg.norm(t)))
+
+    def __call__(self, folded: np.ndarray) -> tuple[float, tuple[float, float]]:
+        f = folded - folded.mean()
+        corr = np.real(np.fft.ifft2(np.fft.fft2(f) * self.conj))
+        iy, ix = np.unravel_index(int(np.argmax(corr)), corr.shape)
+        sd = corr.std() + 1e-12
+        # parabolic sub-bin refinement of the peak
+        def sub(a, b, c):
+            d = a - 2 * b + c
+            return 0.0 if d >= 0 else 0.5 * (a - c) / d
+        dy = iy + sub(corr[iy - 1, ix], corr[iy, ix], corr[(iy + 1) % FOLD, ix])
+        dx = ix + sub(corr[iy, ix - 1], corr[iy, ix], corr[iy, (ix + 1) % FOLD])
+        return float(corr[iy, ix] / sd), (float(dy), float(dx))
+
+
+def align(grid: _Grid, corr: _Correlator, scale: float, angle: float) -> Alignment:
+    tile = fold(grid, scale, angle)
+    best = None
+    for flip in (False, True):
+        score, shift = corr(_mirror(tile) if flip else tile)
+        if best is None or score > best.score:
+            best = Alignment(scale, angle, flip, shift, score, tile)
+    return best
+
+
+def _grid_scales(extent: int) -> np.ndarray:
+    # a scale error e misplaces the edge of the frame by e * extent / 2 reference px;
+    # keep that under ~1.5 px (a cell is 4 px) so the fold stays coherent
+    step = min(0.04, 3.0 / max(extent, 1))
+    n = int(math.ceil(math.log(SCALE_MAX / SCALE_MIN) / step)) + 1
+    return np.exp(np.linspace(math.log(SCALE_MIN), math.log(SCALE_MAX), n))
+
+
+def _refine(grid: _Grid, corr: _Correlator, best: Alignment) -> Alignment:
+    """Local hill-climb in log-scale and angle with shrinking steps."""
+    ds = 1.5 / grid.extent
+    da = 1.5 / grid.extent
+    for _ in range(3):
+        improved = True
+        while improved:
+            improved = False
+            for s_mul, a_add in ((math.exp(ds), 0), (math.exp(-ds), 0), (1, da), (1, -da)):
+                cand = align(grid, corr, best.scale * s_mul, best.angle + a_add)
+                if cand.score > best.score:
+                    best, improved = cand, True
+        ds, da = ds / 2, da / 2
+    return best
+
+
+def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Alignment:
+    """The best alignment of the keyed search chips with the whitened residual ``res``.
+
+    Uses the search chips (set A) only, never the test chips (set B)."""
+    grid = _Grid(res)
+    corr = _Correlator(tile)
+    cands = [align(grid, corr, s, a) for s, a in candidate_scales(res)]
+    # the brute-force grid costs (grid points x pixels): on big frames run it on a centre
+    # crop (coarser grid), and let the refinement on the full frame sharpen it
+    h, w = res.shape
+    side = int(min(max(h, w), math.sqrt(max_grid / max(len(_grid_scales(384)), 1)) * 2, 512))
+    crop = res[max(0, h // 2 - side // 2): h // 2 + side // 2, max(0, w // 2 - side // 2): w // 2 + side // 2]
+    sub_grid = grid if crop.shape == res.shape else _Grid(crop)
+    coarse = [align(sub_grid, corr, s, 0.0) for s in _grid_scales(sub_grid.extent)]
+    coarse.sort(key=lambda a: a.score, reverse=True)
+    cands += [align(grid, corr, a.scale, a.angle) for a in coarse[:3]]
+    cands.sort(key=lambda a: a.score, reverse=True)
+    refined = [_refine(grid, corr, a) for a in cands[:3]]
+    return max(refined, key=lambda a: a.score)
+
+
+def cell_values(al: Alignment) -> np.ndarray:
+    """The CELLS x CELLS chip estimates at an alignment (mirror and offset undone)."""
+    tile = _mirror(al.tile) if al.flip else al.tile
+    return read_cells(tile, al.shift).reshape(CELLS * CELLS)
