@@ -37,7 +37,7 @@ from provenance.errors import UsageError
 __all__ = [
     "ALG_ID", "PAYLOAD_BITS", "DETECTION_P_VALUE", "LatentDecode",
     "keystream_bits", "bit_assignment", "make_noise", "make_noise_tensor", "decode_noise",
-    "LatentWatermark",
+    "LatentWatermark", "latent_algorithm", "register_latent_algorithm",
 ]
 
 ALG_ID = "org.framemark.latent.1"
@@ -250,3 +250,22 @@ def _latent_to_pixel_frames(per_latent: list[float], frames: int, factor: int) -
         t = 0 if f == 0 else (f - 1) // factor + 1
         out.append(per_latent[min(t, len(per_latent) - 1)])
     return out
+
+
+def latent_algorithm(key: bytes, *, pipe=None, model_dir=None, **kwargs) -> LatentWatermark:
+    """Registry factory: ``get_algorithm("org.framemark.latent.1", key, pipe=...)``; without a
+    ``pipe`` it loads ``model_dir`` (default: the built-in model)."""
+    if pipe is None:
+        from .pipeline import load_model
+
+        pipe = load_model(model_dir)
+    return LatentWatermark(pipe, key, **kwargs)
+
+
+def register_latent_algorithm() -> None:
+    """Put ``org.framemark.latent.1`` in the watermark registry; called once a model is at
+    hand (``generate.pipeline.load_model``), so a bare registry never offers an algorithm
+    it cannot run."""
+    from watermark.registry import register
+
+    register(ALG_ID, "generate.latent_watermark:latent_algorithm", replace=True)

@@ -88,9 +88,11 @@ def load_model(model_dir: str | Path | None = None):
         if model_dir is None:
             raise InputError(f"the built-in model is not installed at {path}; pass --model DIR")
         raise InputError(f"{path}: not a diffusers pipeline folder (no model_index.json)")
-    if (path / fm.META_FILE).is_file():
-        return fm.load_pipeline(path)
-    return _load_diffusers_pipeline(path)
+    pipe = fm.load_pipeline(path) if (path / fm.META_FILE).is_file() else _load_diffusers_pipeline(path)
+    from .latent_watermark import register_latent_algorithm
+
+    register_latent_algorithm()
+    return pipe
 
 
 def _load_diffusers_pipeline(path: Path):
