@@ -127,8 +127,10 @@ def fold(grid: _Grid, scale: float, angle: float) -> np.ndarray:
     k = 1.0 / (scale * BIN)
     u = (c * grid.x + s * grid.y) * k
     v = (-s * grid.x + c * grid.y) * k
-    iu = np.rint(u).astype(np.int64) % FOLD
-    iv = np.rint(v).astype(np.int64) % FOLD
+    # floor, not rint: at scale 1 every bin then takes exactly BIN x BIN pixels (rint rounds
+    # the half-integers to even and would give alternate bins 1 and 3 pixels)
+    iu = np.floor(u).astype(np.int64) % FOLD
+    iv = np.floor(v).astype(np.int64) % FOLD
     idx = iv * FOLD + iu
     total = np.bincount(idx, weights=grid.values, minlength=FOLD * FOLD)
     count = np.bincount(idx, minlength=FOLD * FOLD)
@@ -208,9 +210,9 @@ def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Align
     sub_grid = grid if crop.shape == res.shape else _Grid(crop)
     coarse = [align(sub_grid, corr, s, 0.0) for s in _grid_scales(sub_grid.extent)]
     coarse.sort(key=lambda a: a.score, reverse=True)
-    cands += [align(grid, corr, a.scale, a.angle) for a in coarse[:3]]
+    cands += [align(grid, corr, a.scale, a.angle) for a in coarse[:8]]
     cands.sort(key=lambda a: a.score, reverse=True)
-    refined = [_refine(grid, corr, a) for a in cands[:3]]
+    refined = [_refine(grid, corr, a) for a in cands[:4]]
     return max(refined, key=lambda a: a.score)
 
 

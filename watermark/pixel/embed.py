@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..ecc import encode_identifier
-from .mask import MaskState, luma
+from .mask import MaskState, luma, perceptual_mask
 from .pattern import PERIOD, KeyedTile, render_cells
 
-__all__ = ["STRENGTH", "tiled_pattern", "embed_frames"]
+__all__ = ["STRENGTH", "TARGET_PSNR_DB", "tiled_pattern", "embed_frames"]
 
-#: global strength (luma levels at mask 1, for a unit-RMS pattern); tuned for >= 42 dB PSNR
-STRENGTH = 2.4
+#: global strength (luma levels at mask 1, for a unit-RMS pattern)
+STRENGTH = 2.8
+#: the clip's watermark RMS is capped so that PSNR stays at or above this (busy content
+#: would otherwise take a mark stronger than the quality target allows)
+TARGET_PSNR_DB = 43.0
 
 
 def tiled_pattern(key: bytes, identifier: bytes, height: int, width: int) -> np.ndarray:
@@ -29,7 +32,12 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
     """uint8 [T, H, W, 3] RGB -> watermarked copy. The same pattern in every frame (static
     in time: it is what lets the detector average evidence over all frames)."""
     t, h, w, _ = frames.shape
-    pattern = tiled_pattern(key, identifier, h, w) * np.float32(strength)
+    pattern = tiled_pattern(key, identifier, h, w)
+    # one global gain per clip (a per-frame gain would flicker): measured on a sample of frames
+    sample = np.unique(np.linspace(0, t - 1, min(t, 12)).astype(int))
+    rms = float(np.sqrt(np.mean([np.mean((perceptual_mask(luma(frames[i])) * pattern) ** 2) for i in sample])))
+    cap = 255.0 * 10 ** (-TARGET_PSNR_DB / 20.0)
+    pattern *= np.float32(min(strength, cap / max(rms, 1e-6)))
     masks = MaskState()
     out = np.empty_like(frames)
     for i in range(t):
