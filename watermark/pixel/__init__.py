@@ -58,12 +58,15 @@ class PixelWatermark:
         acc = np.zeros(clip.frames.shape[1:3], dtype=np.float64)
         for frame in clip.frames:
             acc += luma(frame)
-        result = self.extract_mean(acc / clip.num_frames, clip.num_frames)
-        result.per_frame = self.per_frame_evidence(clip.frames, result)
+        result, al = self._extract_mean(acc / clip.num_frames, clip.num_frames)
+        result.per_frame = self.per_frame_evidence(clip.frames, al)
         return result
 
     def extract_mean(self, mean_luma: np.ndarray, frames_used: int) -> ExtractResult:
         """Detection from the mean luma of ``frames_used`` frames (the sufficient statistic)."""
+        return self._extract_mean(mean_luma, frames_used)[0]
+
+    def _extract_mean(self, mean_luma: np.ndarray, frames_used: int):
         from .detect import cell_values, search, whiten
         from .pattern import KeyedTile
 
@@ -94,9 +97,24 @@ class PixelWatermark:
                 "scale": round(al.scale, 5), "rotation_deg": round(float(np.degrees(al.angle)), 3),
                 "flipped": bool(al.flip), "sync_score": round(al.score, 3),
             },
-        )
+        ), al
 
-    def per_frame_evidence(self, frames: np.ndarray, result: ExtractResult) -> list[float]:
-        """Correlation of each frame with the mean frame's watermark band: a cheap per-frame
-        trace (marked frames sit well above the unmarked ones) for plots, not a test."""
-        return []
+    def per_frame_evidence(self, frames: np.ndarray, al) -> list[float]:
+        """Per frame, the correlation of its luma with the search chips rendered in frame
+        coordinates at the clip's alignment (high-passed): a cheap trace for plots (marked
+        frames sit above zero, unmarked or replaced ones around it), not a test."""
+        from scipy.ndimage import uniform_filter
+
+        from .detect import frame_template
+        from .mask import luma
+        from .pattern import KeyedTile
+
+        tmpl = frame_template(KeyedTile.from_key(self.key), al, frames.shape[1:3])
+        tmpl = tmpl - uniform_filter(tmpl, 9, mode="wrap")
+        tmpl /= np.linalg.norm(tmpl) + 1e-12
+        out = []
+        for f in frames:
+            y = luma(f)
+            y = y - uniform_filter(y, 9, mode="reflect")
+            out.append(float(np.sum(y * tmpl) / (np.linalg.norm(y) + 1e-12)))
+        return out

@@ -26,7 +26,7 @@ import numpy as np
 
 from .pattern import CELLS, FOLD, PERIOD, KeyedTile, read_cells, render_cells
 
-__all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search"]
+__all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search", "cell_values", "frame_template"]
 
 SCALE_MIN, SCALE_MAX = 0.4, 2.4
 BIN = PERIOD / FOLD  # reference pixels per fold bin
@@ -214,6 +214,23 @@ def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Align
     cands.sort(key=lambda a: a.score, reverse=True)
     refined = [_refine(grid, corr, a) for a in cands[:4]]
     return max(refined, key=lambda a: a.score)
+
+
+def frame_template(tile: KeyedTile, al: Alignment, shape: tuple[int, int]) -> np.ndarray:
+    """The search chips as they should appear in a frame of ``shape`` at alignment ``al``."""
+    h, w = shape
+    t = render_cells(tile.search_cells(), FOLD)
+    # undo the sub-bin offset found by the correlator, then the mirror
+    t = np.roll(t, (int(round(al.shift[0])), int(round(al.shift[1]))), axis=(0, 1))
+    if al.flip:
+        t = _mirror(t)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    y, x = yy - h / 2, xx - w / 2
+    c, s = math.cos(al.angle), math.sin(al.angle)
+    k = 1.0 / (al.scale * BIN)
+    iu = np.floor((c * x + s * y) * k).astype(np.int64) % FOLD
+    iv = np.floor((-s * x + c * y) * k).astype(np.int64) % FOLD
+    return t[iv, iu].astype(np.float32)
 
 
 def cell_values(al: Alignment) -> np.ndarray:
