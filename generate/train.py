@@ -30,7 +30,7 @@ import numpy as np
 
 from provenance.errors import InputError, UsageError
 
-__all__ = ["train", "main", "TrainSettings"]
+__all__ = ["train", "main", "TrainSettings", "export_checkpoint"]
 
 
 class TrainSettings:
@@ -196,15 +196,20 @@ def _build_cache(run: Path, pipe, cfg, s: TrainSettings, progress: bool):
         bar.update(chunk)
     bar.close()
     mu = torch.cat(mus)
-    # per-channel statistics: the DiT works on (z - mean) / std, and WanPipeline undoes it
-    # from the VAE config before decoding. Taken from the first 800 clips only, so that
-    # growing --pool in a later session does not shift the space the DiT already learned.
+    mean, std = _set_latent_stats(pipe.vae, mu)
+    z = (mu - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
+    return z, specs
+
+
+def _set_latent_stats(vae, mu):
+    """Per-channel statistics: the DiT works on (z - mean) / std, and WanPipeline undoes it
+    from the VAE config before decoding. Taken from the first 800 clips only, so that
+    growing --pool in a later session does not shift the space the DiT already learned."""
     ref = mu[:800]
     mean = ref.mean(dim=(0, 2, 3, 4))
     std = ref.std(dim=(0, 2, 3, 4))
-    pipe.vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
-    z = (mu - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
-    return z, specs
+    vae.register_to_config(latents_mean=[float(v) for v in mean], latents_std=[float(v) for v in std])
+    return mean, std
 
 
 def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
@@ -277,6 +282,48 @@ def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
         if step % s.export_every == 0 or step == s.dit_steps:
             _export(run, pipe, ema, cfg, step)
     bar.close()
+
+
+def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
+    """Turn a run's latest checkpoints (vae.pt, cache statistics, dit.pt EMA) into a model folder.
+
+    Used to ship weights between the periodic exports, without stopping training."""
+    import shutil
+
+    import torch
+
+    from .model import ModelConfig, build_pipeline
+
+    run = Path(run_dir)
+    for need in ("config.json", "dit.pt"):
+        if not (run / need).is_file():
+            raise InputError(f"{run}: no {need} (has the DiT stage started?)")
+    cfg = ModelConfig.from_dict(json.loads((run / "config.json").read_text())["model"])
+    pipe = build_pipeline(cfg, with_text_encoder=False)
+    init = json.loads((run / "config.json").read_text()).get("init_from")
+    if (run / "vae.pt").is_file():
+        pipe.vae.load_state_dict(torch.load(run / "vae.pt", map_location="cpu", weights_only=False)["model"])
+    elif init:
+        from .model import load_pipeline
+
+        pipe.vae.load_state_dict(load_pipeline(init).vae.state_dict())
+    chunks = sorted((run / "cache").glob("chunk*.pt"))
+    if not chunks:
+        raise InputError(f"{run}: no latent cache")
+    mu = torch.cat([torch.load(c, weights_only=False)["mu"].float() for c in chunks])
+    _set_latent_stats(pipe.vae, mu)
+    state = torch.load(run / "dit.pt", map_location="cpu", weights_only=False)
+    pipe.transformer.load_state_dict(state["ema"])
+    tmp_run = run / "export-ckpt.tmp"
+    shutil.rmtree(tmp_run, ignore_errors=True)
+    tmp_run.mkdir()
+    _export(tmp_run, pipe, pipe.transformer, cfg, state["step"])
+    out = Path(out_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    (tmp_run / "export").rename(out)
+    shutil.rmtree(tmp_run, ignore_errors=True)
+    return out
 
 
 def _export(run: Path, pipe, ema, cfg, step: int) -> None:
@@ -358,7 +405,17 @@ def main(argv: list[str] | None = None) -> int:
     # against other engineers' processes); use 2 only when the machine is yours
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--export-to", help="only write the run's latest checkpoint as a model folder here")
     a = p.parse_args(argv)
+    if a.export_to:
+        from provenance.errors import FramemarkError
+
+        try:
+            print(f"exported: {export_checkpoint(a.run, a.export_to)}")
+        except FramemarkError as exc:
+            print(f"generate.train: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, pool=a.pool, batch=a.batch,
                                 lr=a.lr, export_every=a.export_every).items() if v is not None}
     stages = ("vae", "dit") if a.stage == "all" else (a.stage,)

@@ -46,3 +46,14 @@ def test_bad_arguments_are_framemark_errors(tmp_path):
         T.train(tmp_path / "r", TINY_CONFIG, stages=("gan",), settings=_settings(), progress=False)
     with pytest.raises(InputError):
         T.train(tmp_path / "r", settings=_settings(), init_from=tmp_path / "missing", progress=False)
+
+
+def test_export_checkpoint_writes_a_loadable_folder(tmp_path):
+    run = tmp_path / "run"
+    T.train(run, TINY_CONFIG, settings=_settings(export_every=100), progress=False)
+    out = T.export_checkpoint(run, tmp_path / "shipped")
+    pipe = load_pipeline(out)
+    assert json.loads((out / "framemark.json").read_text())["trained_steps"] == 2
+    assert pipe.vae.config.latents_std == load_pipeline(run / "export").vae.config.latents_std
+    with pytest.raises(InputError):
+        T.export_checkpoint(tmp_path / "empty", tmp_path / "x")
