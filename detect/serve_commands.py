@@ -1,0 +1,63 @@
+"""``framemark serve``: run the upload service (FastAPI under uvicorn).
+
+Nothing heavy at module level: FastAPI, uvicorn and the detector load when the
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="run the upload service and web page",
+        description="Serve POST /v1/detect, the web page at /, the C2PA Soft Binding Resolution API "
+                    "and OpenAPI docs at /docs.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--keys", metavar="DIR", help="keys folder (default: $FRAMEMARK_HOME or ~/.framemark)")
+    p.add_argument("--max-upload-mb", type=float, default=200.0, metavar="N",
+                   help="largest upload in MiB; larger ones get 413 (default 200)")
+    p.add_argument("--max-concurrency", type=int, default=2, metavar="N",
+                   help="detections run at once; more wait in a queue, beyond it 503 (default 2)")
+    p.add_argument("--max-queue", type=int, default=64, metavar="N", help="requests that may wait (default 64)")
+    p.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                   help="wall-clock limit of one detection in seconds; over it 422 (default 120)")
+    p.set_defaults(func=_serve)
+
+
+def _resolve_keys(path: str | None):
+    from pathlib import Path
+
+    try:
+        from provenance.keys import resolve_keys_dir
+    except ModuleNotFoundError:  # provenance.keys not installed: same resolution rule, inline
+        import os
+
+        return Path(path or os.environ.get("FRAMEMARK_HOME") or Path.home() / ".framemark").expanduser()
+    return resolve_keys_dir(path)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from provenance.errors import UsageError
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0..65535, got {args.port}")
+    if not args.max_upload_mb > 0:
+        raise UsageError("--max-upload-mb must be positive")
+    import uvicorn
+
+    from detect.service import ServiceSettings, create_app
+
+    settings = ServiceSettings(keys_dir=_resolve_keys(args.keys), max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                               max_concurrency=args.max_concurrency, max_queue=args.max_queue,
+                               detect_timeout_s=args.timeout)
+    app = create_app(settings)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10)
+    except OSError as exc:  # e.g. the port is taken
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0

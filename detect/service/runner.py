@@ -1,0 +1,74 @@
+"""Run blocking work on an upload off the event loop, under the gate and a time limit.
+
+The upload's temporary file is deleted by the worker thread when it finishes,
+whether the request is still waiting for it or has already been answered (timeout,
+client gone): a file is never deleted under a decoder that is still reading it, and
+never left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from typing import Callable, TypeVar
+
+from .errors import ServiceError, classify
+from .gate import Gate
+from .settings import ServiceSettings
+from .upload import SpooledUpload
+
+__all__ = ["Runtime", "run_on_upload"]
+
+T = TypeVar("T")
+
+
+class Runtime:
+    """Per-app state: the settings, the gate and the worker threads."""
+
+    def __init__(self, settings: ServiceSettings):
+        self.settings = settings
+        self.gate = Gate(settings.max_concurrency, settings.max_queue, settings.retry_after_s)
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=settings.max_concurrency, thread_name_prefix="framemark-detect")
+
+    def close(self) -> None:
+        # running detections finish on their own (and delete their files); nothing new starts
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def run_on_upload(rt: Runtime, upload: SpooledUpload, fn: Callable[[], T]) -> T:
+    """Wait for a slot, run ``fn()`` in a worker thread, return its result or raise a
+    :class:`ServiceError`. Takes ownership of ``upload`` (deletes it)."""
+    try:
+        await rt.gate.acquire_slot(rt.settings.queue_timeout_s)
+    except BaseException:
+        upload.delete()
+        raise
+
+    def work() -> T:
+        try:
+            return fn()
+        finally:
+            upload.delete()
+            rt.gate.release_slot_threadsafe()
+
+    loop = asyncio.get_running_loop()
+    try:
+        future = loop.run_in_executor(rt.executor, work)
+    except RuntimeError:  # executor shut down: the server is stopping
+        upload.delete()
+        rt.gate.release_slot_threadsafe()
+        raise ServiceError(503, "shutting_down", "the service is shutting down", {"Retry-After": "5"}) from None
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), rt.settings.detect_timeout_s)
+    except asyncio.TimeoutError:
+        raise ServiceError(422, "limit_exceeded",
+                           f"analysing the upload took longer than {rt.settings.detect_timeout_s:g} s") from None
+    except ServiceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a JSON answer
+        err = classify(exc)
+        # never echo the server's temporary path back to the client
+        err.message = err.message.replace(str(upload.path), upload.filename or "upload")
+        err.args = (err.message,)
+        raise err from None
