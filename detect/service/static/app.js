@@ -86,7 +86,7 @@ function drawPlot(svg, series) {
   // one polyline per algorithm, y scaled to the data (per-frame evidence has no fixed range)
   const NS = "http://www.w3.org/2000/svg";
   svg.replaceChildren();
-  const W = 320, H = 120, L = 30, R = 6, T = 8, B = 18;
+  const W = 320, H = 120, L = 40, R = 6, T = 8, B = 18;
   const all = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v));
   const mk = (tag, attrs, text) => {
     const n = document.createElementNS(NS, tag);
