@@ -143,10 +143,10 @@ function render(report) {
   const wms = watermarksOf(report);
   const found = wms.filter((w) => w.detected);
   badges.appendChild(el("span", "badge " + (found.length ? "ai" : "none"), found.length ? "Watermark detected" : "No watermark"));
-  const rec = report.recovery || report.recovered;
-  if (rec && (rec.recovered || rec.manifest || rec.state === "recovered")) {
-    badges.appendChild(el("span", "badge warn", "Credentials recovered from watermark"));
-  }
+  // recovery: {recovered, results: [{status: "recovered"|"rejected"|"unsigned", signer, actions, ...}]}
+  const rec = report.recovery || {};
+  const recovered = Array.isArray(rec.results) ? rec.results.find((r) => r && r.status === "recovered") : null;
+  if (recovered) badges.appendChild(el("span", "badge warn", "Credentials recovered from watermark"));
 
   const dl = $("prov-facts");
   dl.replaceChildren();
@@ -157,12 +157,14 @@ function render(report) {
   if (Array.isArray(prov.failures) && prov.failures.length) {
     addFact(dl, "Failures", prov.failures.map((f) => (typeof f === "string" ? f : f.code || JSON.stringify(f))).join(", "));
   }
-  if (rec && typeof rec === "object") {
-    const rs = first(rec.signer && signerText(rec.signer), rec.manifest && rec.manifest.signer && signerText(rec.manifest.signer));
-    addFact(dl, "Recovered", first(rec.manifest_id, rec.manifestId, rec.state));
-    addFact(dl, "Recovered signer", rs);
+  if (recovered) {
+    // a recovered manifest describes the original clip, never this file: labelled as such
+    addFact(dl, "Recovered", (recovered.manifest_id || "manifest") + " (via " + (recovered.source || "store") + ")");
+    addFact(dl, "Recovered signer", signerText(recovered.signer));
+    addFact(dl, "Recovered source", recovered.digital_source_type ? String(recovered.digital_source_type).split("/").pop() : null);
   }
-  fillList($("actions"), prov.actions || (rec && rec.actions), actionText);
+  const actions = prov.actions && prov.actions.length ? prov.actions : (recovered && recovered.actions) || [];
+  fillList($("actions"), actions, actionText);
   fillList($("ingredients"), prov.ingredients, ingredientText);
 
   const list = $("wm-list");
