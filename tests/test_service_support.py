@@ -19,14 +19,14 @@ import pytest
 
 from detect.service import ServiceSettings
 
-__all__ = ["running_server", "write_test_clip", "service_detector", "FIXTURES", "WM_KEY"]
+__all__ = ["running_server", "write_test_clip", "service_detector", "make_keys_dir", "watermark_key", "FIXTURES", "WM_KEY"]
 
 FIXTURES = Path(os.environ.get("FRAMEMARK_C2PA_FIXTURES", "/work/shared/fixtures/c2pa"))
 WM_KEY = bytes(range(32))  # a fixed test watermark key
 
 
 def write_test_clip(path: Path, frames: int = 12, size: tuple[int, int] = (64, 96), fps: float = 12.0,
-                    seed: int = 0, watermark_payload: bytes | None = None) -> Path:
+                    seed: int = 0, watermark_payload: bytes | None = None, key: bytes = WM_KEY) -> Path:
     """A small real H.264 MP4: moving gradients plus noise (optionally pixel-watermarked)."""
     from provenance.media import Clip, write_clip
 
@@ -42,7 +42,7 @@ def write_test_clip(path: Path, frames: int = 12, size: tuple[int, int] = (64, 9
     if watermark_payload is not None:
         from watermark import PIXEL_ALG_ID, get_algorithm
 
-        clip = get_algorithm(PIXEL_ALG_ID, WM_KEY).embed(clip, watermark_payload)
+        clip = get_algorithm(PIXEL_ALG_ID, key).embed(clip, watermark_payload)
     write_clip(path, clip, crf=16, preset="veryfast")
     return path
 
@@ -77,6 +77,27 @@ def _interim_detect(path, *, keys_dir=None, model=None, resolver=None, limits=No
                           "rule": f"p = {wm['p_value']:.3g}"}],
             "c2pa": {"state": state, "actions": [], "ingredients": []},
             "watermarks": [wm], "frames": clip.num_frames}
+
+
+def make_keys_dir(path: Path) -> Path | None:
+    """A keys folder with an initialised identity (watermark key included) when
+    provenance.keys is installed, else None (the detector then skips the watermark)."""
+    try:
+        from provenance.keys import init_identity
+    except ModuleNotFoundError:
+        return None
+    path.mkdir(parents=True, exist_ok=True)
+    init_identity(path)
+    return path
+
+
+def watermark_key(keys_dir: Path | None) -> bytes:
+    """The key the detector will use for ``keys_dir`` (the fixed test key without one)."""
+    if keys_dir is None:
+        return WM_KEY
+    from provenance.keys import load_watermark_key
+
+    return load_watermark_key(keys_dir)
 
 
 def service_detector():

@@ -176,6 +176,7 @@ function render(report) {
     let t = " \u2014 " + (w.detected ? "detected" : "not detected") + ", p = " + fmtP(w.p_value);
     if (w.payload) t += ", id " + w.payload;
     if (w.error) t = " \u2014 " + w.error;
+    if (w.skipped) t = " \u2014 not checked: " + (w.reason || "skipped");
     row.appendChild(document.createTextNode(t));
     list.appendChild(row);
   }
