@@ -1,0 +1,249 @@
+"""The fused detector: one report per file from every signal framemark has.
+
+``detect_file(path)`` runs, each timed:
+
+1. **c2pa**: :func:`provenance.verify.verify_file` (ingredients included);
+2. **watermarks**: every algorithm in :mod:`watermark.registry` keyed with the
+   watermark key of the keys folder (the latent watermark only when the built-in
+   generator model is installed, or ``latent`` forces it);
+3. **recovery**: a decoded identifier looked up in the manifest store or a resolver
+   (:mod:`detect.recovery`);
+4. **classifier**: the forensic classifier on the normalised clip
+   (:mod:`detect.normalize`, :mod:`detect.features`, :mod:`detect.classifier`);
+
+then :func:`detect.verdict.decide` picks the verdict. A signal that cannot run
+(no keys folder, no model) says why in its section; only an unreadable input is an
+error (:class:`provenance.errors.InputError`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from provenance.errors import FramemarkError, InputError
+from provenance.media import DecodeLimits
+
+__all__ = ["detect_file", "WATERMARK_MAX_FRAMES", "REPORT_VERSION"]
+
+#: frames given to the watermark detectors: evidence saturates long before this
+WATERMARK_MAX_FRAMES = 240
+REPORT_VERSION = 1
+
+CLASSIFIER_NOTE = ("knows the built-in generator and whatever it was trained on; it is not a detector of "
+                   "other (e.g. Sora-class) generators")
+
+
+def _round(t: float) -> float:
+    return round(t, 4)
+
+
+def _c2pa_section(path: Path, keys_dir: Path | None) -> dict:
+    try:
+        from provenance.verify import verify_file
+    except ModuleNotFoundError as exc:
+        if exc.name != "provenance.verify":
+            raise
+        return {"state": "unavailable", "error": "provenance.verify is not installed"}
+
+    trust = ()
+    if keys_dir is not None and (keys_dir / "ca.pem").is_file():
+        # our own CA is a trust anchor for our own clips; other signers stay "valid" (untrusted)
+        trust = (keys_dir / "ca.pem",)
+    return verify_file(path, trust=trust).to_dict()
+
+
+def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings: dict) -> tuple[list[dict], dict]:
+    from watermark.registry import LATENT_ALG_ID, algorithms, get_algorithm
+
+    try:
+        from provenance.keys import load_watermark_key
+    except ModuleNotFoundError as exc:
+        if exc.name != "provenance.keys":
+            raise
+        return [{"alg": a, "skipped": True, "reason": "provenance.keys is not installed"} for a in algorithms()], {}
+
+    try:
+        if keys_dir is None:
+            raise FramemarkError("no keys folder")
+        key = load_watermark_key(keys_dir)
+    except FramemarkError as exc:
+        return [{"alg": a, "skipped": True, "reason": f"no watermark key ({exc})"} for a in algorithms()], {}
+    pipe = None
+    if latent is not False:
+        pipe = _generator_pipe(force=latent is True)
+    results, payloads = [], {}
+    alg_ids = algorithms()
+    if pipe is not None and LATENT_ALG_ID not in alg_ids:
+        alg_ids = sorted({*alg_ids, LATENT_ALG_ID})
+    for alg_id in alg_ids:
+        t0 = time.perf_counter()
+        try:
+            if alg_id == LATENT_ALG_ID:
+                if pipe is None:
+                    results.append({"alg": alg_id, "skipped": True,
+                                    "reason": "the generator model is not installed (the latent watermark needs it)"})
+                    continue
+                alg = get_algorithm(alg_id, key, pipe=pipe)
+            else:
+                alg = get_algorithm(alg_id, key)
+            res = alg.extract(clip)
+            entry = res.to_dict()
+            if res.detected and res.payload is not None:
+                payloads[alg_id] = bytes(res.payload)
+            results.append(entry)
+        except FramemarkError as exc:
+            results.append({"alg": alg_id, "error": str(exc)})
+        finally:
+            timings[alg_id] = _round(time.perf_counter() - t0)
+    return results, payloads
+
+
+_PIPE_CACHE: dict = {}
+
+
+def _generator_pipe(force: bool):
+    """The built-in generator (for the latent watermark's inversion), loaded once per process."""
+    if "pipe" in _PIPE_CACHE:
+        return _PIPE_CACHE["pipe"]
+    pipe = None
+    try:
+        from generate.model import DEFAULT_MODEL_DIR
+
+        if force or (DEFAULT_MODEL_DIR / "model_index.json").is_file():
+            from generate.pipeline import load_model
+
+            pipe = load_model()
+    except (FramemarkError, ImportError):
+        pipe = None
+    _PIPE_CACHE["pipe"] = pipe
+    return pipe
+
+
+def _classifier_section(clip, model) -> dict:
+    from .classifier import ForensicClassifier, load_model
+    from .features import clip_features
+    from .normalize import normalize_clip
+
+    est = model if isinstance(model, ForensicClassifier) else load_model(model)
+    norm = normalize_clip(clip)
+    score = float(est.predict_proba(clip_features(norm)[None, :])[0, 1])
+    meta = getattr(est, "meta_", {}) or {}
+    return {"score": score, "threshold": float(est.threshold),
+            "model": meta.get("name") or (str(model) if model else "default"),
+            "trained_on": meta.get("data", {}).get("summary"),
+            "frames_used": int(norm.source_frames), "note": CLASSIFIER_NOTE}
+
+
+def _file_facts(path: Path) -> dict:
+    from provenance.media import probe, sniff_media_type
+
+    with open(path, "rb") as fh:
+        head = fh.read(64)
+    facts = probe(path)
+    return {"path": str(path), "bytes": path.stat().st_size, "media_type": sniff_media_type(head),
+            **{k: facts.get(k) for k in ("width", "height", "fps", "frames", "duration", "codec")}}
+
+
+def detect_file(path, *, keys_dir=None, model=None, resolver: str | None = None,
+                limits: DecodeLimits | None = None, latent: bool | None = None, classifier: bool = True) -> dict:
+    """The fused detect report for the video at ``path`` (a JSON-ready dict).
+
+    ``keys_dir``: keys folder (watermark key, our CA, manifest store); resolved like every
+    command (``--keys``, ``$FRAMEMARK_HOME``, ``~/.framemark``). ``model``: a classifier file
+    or fitted :class:`~detect.classifier.ForensicClassifier` (default: the shipped one).
+    ``resolver``: base URL of a Soft Binding Resolution API. ``latent``: None runs the
+    latent watermark when the generator is installed; False never; True always.
+    """
+    from provenance.media import read_clip
+
+    from .verdict import VERDICTS, decide
+
+    t_start = time.perf_counter()
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    timings: dict = {}
+    facts = _file_facts(path)
+    if facts["media_type"] is None or not str(facts["media_type"]).startswith("video/"):
+        raise InputError(f"{path}: not a video file (type sniffed from its bytes: {facts['media_type'] or 'unknown'})")
+
+    kd = _keys_dir(keys_dir)
+    if classifier and isinstance(model, (str, Path)):
+        from .classifier import load_model
+
+        model = load_model(model)  # an explicit --model that cannot load is the user's error: fail first
+
+    t0 = time.perf_counter()
+    c2pa = _c2pa_section(path, kd)
+    timings["c2pa_s"] = _round(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    clip = read_clip(path, limits=limits or DecodeLimits(), max_frames=WATERMARK_MAX_FRAMES)
+    timings["decode_s"] = _round(time.perf_counter() - t0)
+    if clip.meta.get("decode_error"):
+        facts["decode_error"] = clip.meta["decode_error"]
+    facts["frames_decoded"] = clip.num_frames
+
+    t0 = time.perf_counter()
+    wm_times: dict = {}
+    watermarks, payloads = _watermark_section(clip, kd, latent, wm_times)
+    timings["watermarks_s"] = _round(time.perf_counter() - t0)
+    timings["watermark_algs_s"] = wm_times
+
+    t0 = time.perf_counter()
+    recovery = {"attempted": False, "recovered": False, "results": [], "errors": []}
+    if payloads:
+        from .recovery import recover
+
+        recovery = recover(watermarks, payloads, keys_dir=kd, resolver=resolver)
+    timings["recovery_s"] = _round(time.perf_counter() - t0)
+
+    t0 = time.perf_counter()
+    if not classifier:
+        clf = {"skipped": True, "reason": "disabled"}
+    else:
+        try:
+            clf = _classifier_section(clip, model)
+        except FramemarkError as exc:
+            # a missing default model or a clip too short for the classifier costs one signal, not the report
+            clf = {"error": str(exc)}
+    timings["classifier_s"] = _round(time.perf_counter() - t0)
+
+    decision = decide(c2pa, watermarks, recovery, clf)
+    timings["total_s"] = _round(time.perf_counter() - t_start)
+    return {
+        "report_version": REPORT_VERSION,
+        "file": facts,
+        "verdict": decision.verdict,
+        "verdict_meaning": VERDICTS[decision.verdict],
+        "score": decision.score,
+        "hard_evidence": decision.hard,
+        "evidence": [e.to_dict() for e in decision.evidence],
+        "c2pa": c2pa,
+        "watermarks": watermarks,
+        "recovery": recovery,
+        "classifier": clf,
+        "timings": timings,
+    }
+
+
+def _keys_dir(keys_dir) -> Path | None:
+    """The keys folder if there is one; detection works (with fewer signals) without it."""
+    try:
+        from provenance.keys import resolve_keys_dir
+    except ModuleNotFoundError as exc:
+        if exc.name != "provenance.keys":
+            raise
+        import os
+
+        # the contract's resolution rule, until provenance.keys is installed
+        def resolve_keys_dir(p):
+            return Path(p or os.environ.get("FRAMEMARK_HOME") or Path.home() / ".framemark").expanduser()
+
+    kd = resolve_keys_dir(keys_dir)
+    if keys_dir is not None and not Path(kd).is_dir():
+        raise InputError(f"keys folder {kd} does not exist")
+    return Path(kd) if Path(kd).is_dir() else None
