@@ -51,8 +51,13 @@ def collect_inputs(target: str | Path) -> list[Path]:
 
 def done_inputs(results: Path) -> set[str]:
     """Inputs that already have a complete line in ``results``; a torn last line is cut off."""
+    return set(_records(results))
+
+
+def _records(results: Path) -> dict[str, bool]:
+    """input -> ok, for every complete line of ``results`` (the last line for an input wins)."""
     if not results.exists():
-        return set()
+        return {}
     data = results.read_bytes()
     if data and not data.endswith(b"\n"):
         # an interrupted write left half a line: drop it, that file is redone
@@ -60,14 +65,14 @@ def done_inputs(results: Path) -> set[str]:
         with open(results, "r+b") as fh:
             fh.truncate(cut)
         data = data[:cut]
-    done = set()
+    done: dict[str, bool] = {}
     for line in data.splitlines():
         try:
             rec = json.loads(line)
         except ValueError:
             continue
         if isinstance(rec, dict) and isinstance(rec.get("input"), str):
-            done.add(rec["input"])
+            done[rec["input"]] = bool(rec.get("ok"))
     return done
 
 
@@ -107,7 +112,8 @@ def _finite(obj):
 
 
 class BatchSummary(dict):
-    """``{"total", "skipped_done", "ok", "errors", "results"}``."""
+    """``{"total", "skipped_done", "ok", "errors", "failed_total", "results"}``: ``ok``/``errors`` count
+    this run; ``failed_total`` counts error lines for these inputs in the whole results file."""
 
 
 def run_batch(inputs: list[Path], results: str | Path, *, jobs: int | None = None, force: bool = False,
@@ -157,4 +163,6 @@ def run_batch(inputs: list[Path], results: str | Path, *, jobs: int | None = Non
         bar.close()
     finally:
         os.close(fd)
+    wanted = {str(p) for p in inputs}
+    summary["failed_total"] = sum(1 for k, ok in _records(results).items() if k in wanted and not ok)
     return summary

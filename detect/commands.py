@@ -10,7 +10,7 @@ INPUT (``framemark detect run INPUT`` is the explicit spelling, for a file that
 happens to be called ``train``). Options follow INPUT.
 
 Exit status: 0 a report was produced (whatever the verdict); 1 a batch finished
-but some files got error lines; 2 unreadable input or bad usage (one stderr line).
+but some of its files have error lines in the results (this run or an earlier one); 2 unreadable input or bad usage (one stderr line).
 Nothing heavy is imported here: torch and scikit-learn load inside the handlers.
 """
 
@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
                             progress=sys.stderr.isatty(), **kwargs)
         print(f"{summary['ok']} analysed, {summary['errors']} error(s), {summary['skipped_done']} already done "
               f"-> {summary['results']}")
-        return 1 if summary["errors"] else 0
+        return 1 if summary["failed_total"] else 0
     if args.output:
         raise UsageError("-o is for batches (a folder or a list); use --json > report.json for one file")
     from detect.card import render_card
