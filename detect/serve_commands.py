@@ -55,9 +55,21 @@ def _serve(args: argparse.Namespace) -> int:
     settings = ServiceSettings(keys_dir=_resolve_keys(args.keys), max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
                                max_concurrency=args.max_concurrency, max_queue=args.max_queue,
                                detect_timeout_s=args.timeout)
-    app = create_app(settings)
+    # bind here, not inside uvicorn: uvicorn answers a taken port with sys.exit, we with one line
+    import socket
+
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=10)
-    except OSError as exc:  # e.g. the port is taken
+        family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((args.host, args.port))
+    except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=10))
+    print(f"framemark: serving on http://{args.host}:{sock.getsockname()[1]}/ (keys: {settings.keys_dir})", flush=True)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
