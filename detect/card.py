@@ -20,12 +20,17 @@ def _p(p) -> str:
     return f"{p:.1e}" if p < 1e-3 else f"{p:.3f}"
 
 
+def _score(s: float) -> str:
+    # pinned hard scores (1 - 1e-6) must not print as "1.000": the detector never says certain
+    return f"{s:.6f}" if s > 0.999 or s < 0.001 else f"{s:.3f}"
+
+
 def render_card(report: dict) -> str:
     f = report.get("file", {})
     lines = [f"{f.get('path', '?')}  ({f.get('width')}x{f.get('height')}, {f.get('frames_decoded')} frames)"]
     score = report.get("score")
     lines.append(f"  verdict     {_TITLES.get(report['verdict'], report['verdict'])}"
-                 + (f"   score {score:.3f}" if isinstance(score, (int, float)) else "   score n/a"))
+                 + (f"   score {_score(score)}" if isinstance(score, (int, float)) else "   score n/a"))
     lines.append(f"              {report.get('verdict_meaning', '')}")
     c = report.get("c2pa", {})
     c_line = c.get("state", "?")

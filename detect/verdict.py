@@ -130,8 +130,10 @@ def decide(c2pa: dict | None, watermarks: list[dict] | None = None, recovery: di
         fails = [f.get("code", str(f)) if isinstance(f, dict) else str(f) for f in c2pa.get("failures") or ()]
         evidence.append(Evidence("c2pa", "hard", "manifest present but invalid for this file",
                                  {"state": state, "failures": fails[:10]}))
-    else:
+    elif state == "absent":
         evidence.append(Evidence("c2pa", "none", "no C2PA manifest", {"state": state}))
+    else:
+        evidence.append(Evidence("c2pa", "none", f"C2PA verification did not run ({state})", {"state": state}))
 
     found = []
     for wm in watermarks or ():
