@@ -56,7 +56,10 @@ def test_watermark_without_manifest_is_ai_generated_watermarked_and_recovers(tmp
     stripped = tmp_path / "stripped.mp4"
     write_clip(stripped, read_clip(tmp_path / "signed.mp4"), crf=20)
     r = detect_file(stripped, keys_dir=keys_dir, latent=False)
-    assert r["c2pa"]["state"] == "absent"
+    import importlib.util
+
+    # the re-encode stripped the manifest (state "unavailable" only until provenance.verify lands)
+    assert r["c2pa"]["state"] == ("absent" if importlib.util.find_spec("provenance.verify") else "unavailable")
     assert r["verdict"] == "ai-generated-watermarked" and r["hard_evidence"]
     assert r["recovery"]["recovered"]
     rec = r["recovery"]["results"][0]
