@@ -37,11 +37,12 @@ class TrainSettings:
     """Hyper-parameters; the defaults are the recipe in docs/generator.md."""
 
     def __init__(self, **kw):
-        self.vae_steps = 1500
+        self.vae_steps = 1200
         self.vae_batch = 4
         self.vae_lr = 2e-4
+        self.decoder_steps = 0
         self.vae_crop = 48
-        self.vae_frames = 5
+        self.vae_frames = 9
         self.kl_weight = 1e-6
         self.latent_noise = 0.1
         self.pool = 800
@@ -92,28 +93,39 @@ def _render_batch(rng: np.random.Generator, n: int, cfg, frames: int, crop: int 
     return x
 
 
-def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
+def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool, decoder_only: bool = False) -> None:
+    """The VAE stage; with ``decoder_only`` the encoder is frozen, so the latent space (and the
+    DiT trained on it, and its latent cache) stay valid while reconstructions improve."""
     import torch
     from tqdm import tqdm
 
     ckpt = run / "vae.pt"
     vae = pipe.vae
-    opt = torch.optim.AdamW(vae.parameters(), lr=s.vae_lr, weight_decay=0.0)
+    key, total = ("decoder_step", s.vae_steps + s.decoder_steps) if decoder_only else ("step", s.vae_steps)
+    if decoder_only:
+        vae.encoder.requires_grad_(False)
+        vae.quant_conv.requires_grad_(False)
+    params = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=s.vae_lr, weight_decay=0.0)
     step = 0
     if ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
         vae.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step = state["step"]
-    if step >= s.vae_steps:
+        if state.get("opt_key", "step") == key:
+            opt.load_state_dict(state["opt"])
+        step = state.get(key, state["step"])
+    if decoder_only and step < s.vae_steps:
+        raise UsageError("the decoder stage continues a finished VAE stage; run the vae stage first")
+    if step >= total:
         return
     rng = np.random.default_rng([s.seed, 1, step])  # a resumed run draws fresh clips
     vae.train()
-    bar = tqdm(total=s.vae_steps, initial=step, desc="vae", disable=not progress, mininterval=20, file=sys.stderr)
+    bar = tqdm(total=total, initial=step, desc=key.split("_")[0] if decoder_only else "vae", disable=not progress,
+               mininterval=20, file=sys.stderr)
     frames = min(s.vae_frames, cfg.num_frames)
     crop = s.vae_crop if s.vae_crop and s.vae_crop < min(cfg.height, cfg.width) else None
     t_last = time.time()
-    while step < s.vae_steps:
+    while step < total:
         x = _render_batch(rng, s.vae_batch, cfg, frames, crop)
         post = vae.encode(x).latent_dist
         mu = post.mean
@@ -135,14 +147,18 @@ def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
         opt.step()
         step += 1
         bar.update(1)
-        if step % s.log_every == 0 or step == s.vae_steps:
+        if step % s.log_every == 0 or step == total:
             now = time.time()
-            _log(run, {"stage": "vae", "step": step, "loss": loss.item(), "l1": l1.item(), "kl": kl.item(),
+            _log(run, {"stage": "decoder" if decoder_only else "vae", "step": step, "loss": loss.item(), "l1": l1.item(), "kl": kl.item(),
                        "sec_per_step": (now - t_last) / s.log_every, "time": now})
             t_last = now
             bar.set_postfix(l1=f"{l1.item():.4f}")
-        if step % min(100, s.checkpoint_every) == 0 or step == s.vae_steps:
-            _atomic_save({"model": vae.state_dict(), "opt": opt.state_dict(), "step": step}, ckpt)
+        if step % min(100, s.checkpoint_every) == 0 or step == total:
+            state = {"model": vae.state_dict(), "opt": opt.state_dict(), "opt_key": key,
+                     "step": s.vae_steps if decoder_only else step}
+            if decoder_only:
+                state["decoder_step"] = step
+            _atomic_save(state, ckpt)
     bar.close()
     vae.eval()
 
@@ -156,9 +172,10 @@ def _atomic_save(obj, path: Path) -> None:
 
 
 def _vae_fingerprint(vae) -> str:
+    """Hash of the encoder side only: the cache stays valid when just the decoder is fine-tuned."""
     from .model import _weights_sha256
 
-    return _weights_sha256([("vae", vae)])[:16]
+    return _weights_sha256([("encoder", vae.encoder), ("quant_conv", vae.quant_conv)])[:16]
 
 
 def _build_cache(run: Path, pipe, cfg, s: TrainSettings, progress: bool):
@@ -359,8 +376,8 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
 
     s = settings or TrainSettings()
     for st in stages:
-        if st not in ("vae", "dit"):
-            raise UsageError(f"unknown stage {st!r} (vae, dit)")
+        if st not in ("vae", "decoder", "dit"):
+            raise UsageError(f"unknown stage {st!r} (vae, decoder, dit)")
     torch.set_num_threads(threads)
     torch.manual_seed(s.seed)
     run = Path(run_dir)
@@ -379,7 +396,9 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
                                                  "init_from": str(init_from) if init_from else None}, indent=2))
     if "vae" in stages:
         _train_vae(run, pipe, cfg, s, progress)
-    elif init_from is None and (run / "vae.pt").is_file():
+    if "decoder" in stages:
+        _train_vae(run, pipe, cfg, s, progress, decoder_only=True)
+    if "vae" not in stages and "decoder" not in stages and init_from is None and (run / "vae.pt").is_file():
         pipe.vae.load_state_dict(torch.load(run / "vae.pt", map_location="cpu", weights_only=False)["model"])
     pipe.vae.eval().requires_grad_(False)
     if "dit" in stages:
@@ -392,11 +411,13 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m generate.train", description=__doc__.splitlines()[0])
     p.add_argument("--run", required=True, help="run folder (checkpoints, cache, loss.jsonl, export/)")
-    p.add_argument("--stage", choices=["vae", "dit", "all"], default="all")
+    p.add_argument("--stage", choices=["vae", "decoder", "dit", "all"], default="all",
+                   help="all = vae then dit; decoder = fine-tune only the VAE decoder (--decoder-steps more steps)")
     p.add_argument("--config", choices=["default", "tiny"], default="default")
     p.add_argument("--init-from", help="start from a saved model folder (skips the VAE stage)")
     p.add_argument("--vae-steps", type=int)
     p.add_argument("--dit-steps", type=int)
+    p.add_argument("--decoder-steps", type=int)
     p.add_argument("--pool", type=int, help="number of clips in the latent cache")
     p.add_argument("--batch", type=int)
     p.add_argument("--lr", type=float)
@@ -416,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generate.train: error: {exc}", file=sys.stderr)
             return 2
         return 0
-    kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, pool=a.pool, batch=a.batch,
+    kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, decoder_steps=a.decoder_steps, pool=a.pool, batch=a.batch,
                                 lr=a.lr, export_every=a.export_every).items() if v is not None}
     stages = ("vae", "dit") if a.stage == "all" else (a.stage,)
     from provenance.errors import FramemarkError

@@ -57,3 +57,20 @@ def test_export_checkpoint_writes_a_loadable_folder(tmp_path):
     assert pipe.vae.config.latents_std == load_pipeline(run / "export").vae.config.latents_std
     with pytest.raises(InputError):
         T.export_checkpoint(tmp_path / "empty", tmp_path / "x")
+
+
+def test_decoder_stage_keeps_the_encoder_and_the_latent_cache(tmp_path):
+    import torch
+
+    run = tmp_path / "run"
+    T.train(run, TINY_CONFIG, settings=_settings(), progress=False)
+    before = torch.load(run / "vae.pt", weights_only=False)["model"]
+    cache = sorted((run / "cache").glob("*.pt"))[0]
+    stamp = cache.stat().st_mtime_ns
+    T.train(run, TINY_CONFIG, stages=("decoder", "dit"), settings=_settings(decoder_steps=2, dit_steps=3),
+            progress=False)
+    after = torch.load(run / "vae.pt", weights_only=False)
+    assert after["decoder_step"] == 4
+    assert all(torch.equal(before[k], after["model"][k]) for k in before if k.startswith("encoder."))
+    assert any(not torch.equal(before[k], after["model"][k]) for k in before if k.startswith("decoder."))
+    assert cache.stat().st_mtime_ns == stamp  # the encoder did not change: no re-encoding
