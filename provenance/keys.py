@@ -96,11 +96,12 @@ class Identity:
         """A fresh ``c2pa.Signer`` (no TSA). The key is read from disk only here."""
         import c2pa
 
-        self.check_valid()
         try:
             key_pem = self.key_path.read_bytes()
         except OSError as exc:
             raise IdentityError(f"cannot read the signing key {self.key_path}: {exc.strerror}") from None
+        # re-checked at every signing: the files may have changed, or the cert expired, since loading
+        _check_pems(self.chain_pem, key_pem, self.alg, where=str(self.keys_dir))
         try:
             return c2pa.Signer.from_info(c2pa.C2paSignerInfo(self.alg.encode(), self.chain_pem, key_pem, None))
         except c2pa.C2paError as exc:
