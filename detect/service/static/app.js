@@ -142,7 +142,9 @@ function render(report) {
   else if (ai === false) badges.appendChild(el("span", "badge ok", "Declared not AI-generated"));
   const wms = watermarksOf(report);
   const found = wms.filter((w) => w.detected);
-  badges.appendChild(el("span", "badge " + (found.length ? "ai" : "none"), found.length ? "Watermark detected" : "No watermark"));
+  const checked = wms.filter((w) => !w.skipped && !w.error);
+  const wmText = found.length ? "Watermark detected" : checked.length ? "No watermark" : "Watermark not checked";
+  badges.appendChild(el("span", "badge " + (found.length ? "ai" : "none"), wmText));
   // recovery: {recovered, results: [{status: "recovered"|"rejected"|"unsigned", signer, actions, ...}]}
   const rec = report.recovery || {};
   const recovered = Array.isArray(rec.results) ? rec.results.find((r) => r && r.status === "recovered") : null;
