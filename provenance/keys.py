@@ -242,6 +242,24 @@ def check_certificate_chain(chain_pem: bytes, key_pem: bytes, alg: str, now: dt.
 
 def _check_pems(chain_pem: bytes, key_pem: bytes, alg: str, where: str = "the certificate",
                 now: dt.datetime | None = None):
+    # the profile and key match depend only on the bytes, so a passed check is remembered by
+    # digest (never by the key bytes themselves); validity depends on now and is always checked
+    import hashlib
+
+    memo = (hashlib.sha256(chain_pem).digest(), hashlib.sha256(key_pem).digest(), alg)
+    leaf = _PASSED.get(memo)
+    if leaf is None:
+        leaf = _check_static(chain_pem, key_pem, alg, where)
+        if len(_PASSED) < 64:
+            _PASSED[memo] = leaf
+    _check_time(leaf.not_valid_before_utc, leaf.not_valid_after_utc, now, f"{where}: signing certificate")
+    return leaf
+
+
+_PASSED: dict[tuple, object] = {}
+
+
+def _check_static(chain_pem: bytes, key_pem: bytes, alg: str, where: str):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 
@@ -255,7 +273,6 @@ def _check_pems(chain_pem: bytes, key_pem: bytes, alg: str, where: str = "the ce
     key_alg = _alg_for_key(key)
     if key_alg != alg and not (key_alg.startswith("ps") and alg.startswith("ps")):
         raise IdentityError(f"{where}: a {key_alg.upper()} key cannot sign with {alg.upper()}")
-    _check_time(leaf.not_valid_before_utc, leaf.not_valid_after_utc, now, f"{where}: signing certificate")
 
     ext = leaf.extensions
     try:

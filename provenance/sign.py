@@ -19,6 +19,7 @@ Manifest shape:
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import tempfile
@@ -206,14 +207,19 @@ def asset_mime_type(path: Path) -> str:
     return mime or _EXT_MIME.get(path.suffix.lower(), "application/octet-stream")
 
 
+@functools.lru_cache(maxsize=1)
 def _supported_for_embedding() -> frozenset[str]:
     import c2pa
 
     return frozenset(c2pa.Builder.get_supported_mime_types())
 
 
+@functools.lru_cache(maxsize=16)
 def c2pa_context(trust_pem: str | None = None, verify_after_sign: bool = True):
-    """A c2pa Context that accepts the claim-signing EKUs real C2PA CAs issue, optionally
+    """Cached: a Context holds only settings (no signer), so one is shared by all
+    Builders and Readers with the same settings, as c2pa's own default context is.
+
+    A c2pa Context that accepts the claim-signing EKUs real C2PA CAs issue, optionally
     with trust anchors (installed through from_dict: load_settings/Settings.set are
     silently ignored in c2pa-python 0.38.1)."""
     import c2pa

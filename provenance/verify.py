@@ -20,6 +20,7 @@ therefore gets its own state here, and ``ingredient_failures`` lists what went w
 from __future__ import annotations
 
 
+import functools
 import json
 import os
 from contextlib import ExitStack
@@ -90,9 +91,6 @@ def load_trust_anchors(trust: Iterable = (), *, keys_dir=None, local: bool = Tru
     Each file is parsed here so that a bad one is named in a clear error (c2pa would
     fail later with "COSE error parsing certificate"); duplicates are dropped.
     """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-
     files: list[tuple[Path, bool]] = [(Path(p), True) for p in trust]
     env = os.environ.get("FRAMEMARK_TRUST", "")
     files += [(Path(p), True) for p in env.split(os.pathsep) if p.strip()]
@@ -108,22 +106,20 @@ def load_trust_anchors(trust: Iterable = (), *, keys_dir=None, local: bool = Tru
             if required:
                 raise InputError(f"trust anchor file {path}: no such file")
             continue
-        try:
-            certs = x509.load_pem_x509_certificates(path.read_bytes())
-        except (ValueError, OSError):
-            raise InputError(f"trust anchor file {path}: not a PEM certificate bundle") from None
+        st = path.stat()
         added = 0
-        for c in certs:
-            fp = c.fingerprint(hashes.SHA256())
+        for fp, pem in _parse_anchor_file(str(path), st.st_mtime_ns, st.st_size):
             if fp not in seen:
                 seen.add(fp)
-                pems.append(c.public_bytes(serialization.Encoding.PEM))
+                pems.append(pem)
                 added += 1
         sources.append(f"{path} ({added} cert{'s' if added != 1 else ''})")
     return b"".join(pems).decode(), sources
 
 
+@functools.lru_cache(maxsize=16)
 def _reader_context(trust_pem: str):
+    """One shared Context per anchor set (it holds settings only)."""
     import c2pa
 
     from .keys import CLAIM_SIGNING_EKUS
@@ -133,6 +129,19 @@ def _reader_context(trust_pem: str):
         trust["trust_anchors"] = trust_pem
     # never reach out to the network from a verifier: a remote manifest is reported, not fetched
     return c2pa.Context.from_dict({"trust": trust, "verify": {"remote_manifest_fetch": False}})
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_anchor_file(path: str, mtime_ns: int, size: int) -> tuple[tuple[bytes, bytes], ...]:
+    """(sha256, PEM) per certificate in a trust file; cached on (path, mtime, size)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    try:
+        certs = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    except (ValueError, OSError):
+        raise InputError(f"trust anchor file {path}: not a PEM certificate bundle") from None
+    return tuple((c.fingerprint(hashes.SHA256()), c.public_bytes(serialization.Encoding.PEM)) for c in certs)
 
 
 # ----------------------------------------------------------------------------- reading
