@@ -182,7 +182,9 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
                     found = _sidecar_beside(path)
                     if found is None:
                         if isinstance(exc, c2pa.C2paError.NotSupported):
-                            raise
+                            # e.g. WebM: no embedded manifest can exist there, only a sidecar
+                            report.notes.append(f"c2pa cannot embed manifests in {mime}; "
+                                                "none found beside it (a .c2pa sidecar)")
                         return report  # absent
                     manifest_json, state = _read(c2pa, stack, path, mime, ctx, found.read_bytes())
                     report.manifest_source, report.sidecar = "sidecar", str(found)

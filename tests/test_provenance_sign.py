@@ -115,6 +115,8 @@ def test_webm_needs_sidecar_and_sidecar_round_trip(tmp_path, keys_dir):
         sign_file(webm, tmp_path / "s.webm", ident)
     assert not (tmp_path / "s.webm").exists() and not _parts(tmp_path)
     before = webm.read_bytes()
+    plain = verify_file(webm)  # no sidecar yet: nothing to find, and not an error
+    assert plain.state == "absent" and "sidecar" in plain.notes[0]
     res = sign_file(webm, None, ident, sidecar=True)
     assert res.path == tmp_path / "c.c2pa" and webm.read_bytes() == before  # asset untouched
     rep = verify_file(webm)  # sidecar found beside it
