@@ -109,6 +109,8 @@ def probe(path: str | Path) -> dict:
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
         vs = container.streams.video[0]
+        if vs.codec_context is None:
+            raise InputError(f"{path}: video stream has no decodable codec")
         fps = float(vs.average_rate or vs.guessed_rate or 0) or None
         duration = None
         if vs.duration is not None and vs.time_base is not None:
@@ -148,6 +150,8 @@ def read_clip(
         if not container.streams.video:
             raise InputError(f"{path}: has no video stream")
         vs = container.streams.video[0]
+        if vs.codec_context is None:
+            raise InputError(f"{path}: video stream has no decodable codec")
         vs.thread_type = "AUTO"
         w, h = vs.codec_context.width, vs.codec_context.height
         if w and h:

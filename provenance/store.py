@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS bindings (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bindings_alg_value ON bindings (alg, value);
+CREATE INDEX IF NOT EXISTS bindings_manifest_id ON bindings (manifest_id);
 """
 
 
@@ -97,6 +98,11 @@ class ManifestStore:
         """The newest record for (alg, value) that carries a manifest, else the newest at all."""
         rows = self.lookup(alg, value)
         return next((r for r in rows if r.manifest_bytes is not None), rows[0] if rows else None)
+
+    def by_manifest_id(self, manifest_id: str) -> ManifestRecord | None:
+        """The newest record whose manifest has this id (the resolver's GET /manifests/{id})."""
+        rows = self._query("WHERE manifest_id = ? AND manifest IS NOT NULL", (manifest_id,), 1)
+        return rows[0] if rows else None
 
     def all(self, limit: int = 1000) -> list[ManifestRecord]:
         return self._query("", (), limit)

@@ -62,3 +62,13 @@ def test_concurrent_writers_and_readers(tmp_path):
         t.join()
     assert not errors
     assert len(store.all()) == 1 + 3 * 25
+
+
+def test_by_manifest_id_finds_the_newest_record_with_a_manifest(tmp_path):
+    store = ManifestStore(tmp_path)
+    assert store.by_manifest_id("urn:c2pa:none") is None  # no store yet: no error, no file
+    store.add(alg="org.framemark.video.1", value="AAAA", manifest_id="urn:c2pa:one", manifest_bytes=b"old", created=1.0)
+    store.add(alg="org.framemark.video.1", value="AAAA", manifest_id="urn:c2pa:one", manifest_bytes=b"new", created=2.0)
+    store.add(alg="org.framemark.video.1", value="BBBB", manifest_id="urn:c2pa:two")
+    assert store.by_manifest_id("urn:c2pa:one").manifest_bytes == b"new"
+    assert store.by_manifest_id("urn:c2pa:two") is None  # recorded without manifest bytes

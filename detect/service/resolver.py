@@ -69,11 +69,8 @@ def find_manifest(keys_dir: Path | None, manifest_id: str) -> bytes | None:
     store = _store(keys_dir)
     if store is None:
         return None
-    # ManifestStore has no lookup by manifest id yet; scanning is fine at this store's scale
-    for rec in store.all(limit=1_000_000):
-        if rec.manifest_id == manifest_id and rec.manifest_bytes is not None:
-            return rec.manifest_bytes
-    return None
+    rec = store.by_manifest_id(manifest_id)
+    return None if rec is None else rec.manifest_bytes
 
 
 def supported_algorithms() -> dict:
