@@ -39,29 +39,15 @@ def _round(t: float) -> float:
 
 
 def _c2pa_section(path: Path, keys_dir: Path | None) -> dict:
-    try:
-        from provenance.verify import verify_file
-    except ModuleNotFoundError as exc:
-        if exc.name != "provenance.verify":
-            raise
-        return {"state": "unavailable", "error": "provenance.verify is not installed"}
+    from provenance.verify import verify_file
 
-    trust = ()
-    if keys_dir is not None and (keys_dir / "ca.pem").is_file():
-        # our own CA is a trust anchor for our own clips; other signers stay "valid" (untrusted)
-        trust = (keys_dir / "ca.pem",)
-    return verify_file(path, trust=trust).to_dict()
+    # verify trusts the keys folder's own root (plus $FRAMEMARK_TRUST); other signers stay "valid"
+    return verify_file(path, keys_dir=keys_dir).to_dict()
 
 
 def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings: dict) -> tuple[list[dict], dict]:
+    from provenance.keys import load_watermark_key
     from watermark.registry import LATENT_ALG_ID, algorithms, get_algorithm
-
-    try:
-        from provenance.keys import load_watermark_key
-    except ModuleNotFoundError as exc:
-        if exc.name != "provenance.keys":
-            raise
-        return [{"alg": a, "skipped": True, "reason": "provenance.keys is not installed"} for a in algorithms()], {}
 
     try:
         if keys_dir is None:
@@ -232,16 +218,7 @@ def detect_file(path, *, keys_dir=None, model=None, resolver: str | None = None,
 
 def _keys_dir(keys_dir) -> Path | None:
     """The keys folder if there is one; detection works (with fewer signals) without it."""
-    try:
-        from provenance.keys import resolve_keys_dir
-    except ModuleNotFoundError as exc:
-        if exc.name != "provenance.keys":
-            raise
-        import os
-
-        # the contract's resolution rule, until provenance.keys is installed
-        def resolve_keys_dir(p):
-            return Path(p or os.environ.get("FRAMEMARK_HOME") or Path.home() / ".framemark").expanduser()
+    from provenance.keys import resolve_keys_dir
 
     kd = resolve_keys_dir(keys_dir)
     if keys_dir is not None and not Path(kd).is_dir():

@@ -30,14 +30,8 @@ def register(subparsers) -> None:
 
 
 def _resolve_keys(path: str | None):
-    from pathlib import Path
+    from provenance.keys import resolve_keys_dir
 
-    try:
-        from provenance.keys import resolve_keys_dir
-    except ModuleNotFoundError:  # provenance.keys not installed: same resolution rule, inline
-        import os
-
-        return Path(path or os.environ.get("FRAMEMARK_HOME") or Path.home() / ".framemark").expanduser()
     return resolve_keys_dir(path)
 
 

@@ -63,13 +63,8 @@ def tiny_model_dir(tmp_path_factory):
     return save_pipeline(build_pipeline(cfg, with_text_encoder=False), tmp_path_factory.mktemp("m") / "tiny", cfg)
 
 
-def test_generate_then_verify_from_the_cli(tmp_path, capsys, tiny_model_dir, request):
-    for module in ("provenance.keys", "provenance.sign", "provenance.verify", "watermark.registry"):
-        pytest.importorskip(module)
-    try:
-        keys = request.getfixturevalue("keys_dir")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shared keys_dir fixture (tests/conftest.py) is not there yet")
+def test_generate_then_verify_from_the_cli(tmp_path, capsys, tiny_model_dir, keys_dir):
+    keys = keys_dir
     out = tmp_path / "gen.mp4"
     code, stdout, err = _run(capsys, "generate", "a red circle moving left", "-o", str(out), "--model",
                              str(tiny_model_dir), "--keys", str(keys), "--frames", "6", "--json", "--no-progress")

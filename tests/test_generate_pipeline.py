@@ -139,20 +139,7 @@ def test_load_model_errors(tmp_path):
 
 # ----------------------------------------------------------------------------- the whole flow
 
-@pytest.fixture
-def signing_keys(request):
-    """The shared keys_dir fixture (an initialised identity), once provenance has landed."""
-    for module in ("provenance.keys", "provenance.sign", "provenance.verify", "provenance.store",
-                   "watermark.registry"):
-        pytest.importorskip(module)
-    try:
-        return request.getfixturevalue("keys_dir")
-    except pytest.FixtureLookupError:
-        pytest.skip("the shared keys_dir fixture (tests/conftest.py) is not there yet")
-
-
-def test_generate_clip_marks_signs_and_records(tmp_path, tiny_wan, signing_keys):
-    keys_dir = signing_keys
+def test_generate_clip_marks_signs_and_records(tmp_path, tiny_wan, keys_dir):
     from generate.pipeline import generate_clip
     from provenance.media import read_clip
     from provenance.verify import verify_file

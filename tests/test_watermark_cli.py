@@ -7,23 +7,15 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("provenance.keys")
-
-from cli import main  # noqa: E402
-from provenance.media import read_clip, write_clip  # noqa: E402
-from provenance.store import ManifestStore  # noqa: E402
-from tests.test_watermark_core import textured_clip  # noqa: E402
+from cli import main
+from provenance.media import read_clip, write_clip
+from provenance.store import ManifestStore
+from tests.test_watermark_core import textured_clip
 
 
 @pytest.fixture()
-def keys(request, tmp_path):
-    try:
-        return request.getfixturevalue("keys_dir")
-    except pytest.FixtureLookupError:
-        from provenance.keys import init_identity
-
-        init_identity(tmp_path / "keys")
-        return tmp_path / "keys"
+def keys(keys_dir):
+    return keys_dir
 
 
 @pytest.fixture()

@@ -27,13 +27,8 @@ THUMB_SIDE = 160
 
 def default_detector() -> Callable[..., dict]:
     """``detect.fuse.detect_file``, imported on first use (it pulls in torch and scikit-learn)."""
-    try:
-        from detect.fuse import detect_file
-    except ModuleNotFoundError as exc:
-        if exc.name in ("detect.fuse",):
-            raise ServiceError(503, "detector_unavailable", "the fused detector (detect.fuse) is not installed",
-                               {"Retry-After": "300"}) from None
-        raise
+    from detect.fuse import detect_file
+
     return detect_file
 
 

@@ -87,11 +87,8 @@ def content_matches(path: Path, keys_dir: Path | None, alg: str | None, max_resu
 
     if keys_dir is None:
         return {"matches": []}
-    try:
-        from provenance.keys import load_watermark_key
-    except ModuleNotFoundError:
-        raise ServiceError(503, "service_misconfigured", "provenance.keys is not installed",
-                           {"Retry-After": "300"}) from None
+    from provenance.keys import load_watermark_key
+
     key = load_watermark_key(keys_dir)
     clip = read_clip(path, limits=limits)
     matches: list[dict] = []
