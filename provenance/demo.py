@@ -70,6 +70,7 @@ def run_demo(out_dir, keys_dir=None, force: bool = False, as_json: bool = False)
     from .errors import UsageError
     from .fileio import atomic_output, check_output_path
     from .report import render_card
+    from .sign import OUTPUT_MODE
 
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -79,7 +80,7 @@ def run_demo(out_dir, keys_dir=None, force: bool = False, as_json: bool = False)
     for p in (sample, signed):
         check_output_path(p, force)  # fail before any work
     identity, created = ensure_identity(keys_dir)
-    with atomic_output(sample, force=force) as tmp:
+    with atomic_output(sample, force=force, mode=OUTPUT_MODE) as tmp:
         make_sample_clip(tmp)
     result = sign_sample(sample, signed, identity, force)
     report = verify_output(signed, keys_dir=identity.keys_dir)

@@ -96,6 +96,8 @@ class Identity:
         """A fresh ``c2pa.Signer`` (no TSA). The key is read from disk only here."""
         import c2pa
 
+        from .sign import c2pa_error_line
+
         try:
             key_pem = self.key_path.read_bytes()
         except OSError as exc:
@@ -106,7 +108,7 @@ class Identity:
             return c2pa.Signer.from_info(c2pa.C2paSignerInfo(self.alg.encode(), self.chain_pem, key_pem, None))
         except c2pa.C2paError as exc:
             raise IdentityError(f"the signing key in {self.keys_dir} is not usable for {self.alg}: "
-                                f"{_first_line(exc)}") from None
+                                f"{c2pa_error_line(exc)}") from None
 
 
 def init_identity(keys_dir: str | os.PathLike | None = None, alg: str = "es256", force: bool = False,
@@ -481,8 +483,3 @@ def _key_id(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(b"framemark watermark key id\0" + path.read_bytes()).hexdigest()[:16]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

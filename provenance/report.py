@@ -37,9 +37,13 @@ def render_card(report: dict, width: int = 78) -> str:
     state = report.get("state", "absent")
     badge, meaning = BADGES.get(state, (f"[{state}]", ""))
     lines = [f"{badge} {report.get('path', '')}", f"  {meaning}"]
+    # the timestamp note is already the "signed at" line
+    notes = [n for n in report.get("notes") or [] if not n.startswith("no trusted timestamp")
+             and not (report.get("remote_manifest_url") and n.startswith("the manifest is remote"))]
     if state == "absent":
         if report.get("remote_manifest_url"):
             lines.append(f"  a remote manifest is referenced (not fetched): {report['remote_manifest_url']}")
+        lines.extend(f"  note:       {n}" for n in notes)
         return "\n".join(lines)
     problems = [c for c in report.get("failures") or [] if c != "signingCredential.untrusted"]
     if problems:
@@ -66,6 +70,7 @@ def render_card(report: dict, width: int = 78) -> str:
     if ings:
         lines.append("  ingredients:")
         lines.extend(_ingredient_lines(ings, indent=4))
+    lines.extend(f"  note:       {n}" for n in notes)
     if report.get("ingredient_failures"):
         lines.append(f"  [! WARNING] {len(report['ingredient_failures'])} ingredient(s) failed validation "
                      "(c2pa still rates the top manifest on its own)")

@@ -46,9 +46,19 @@ __all__ = [
     "asset_mime_type",
     "active_manifest_label",
     "c2pa_context",
+    "c2pa_error_line",
+    "OUTPUT_MODE",
 ]
 
 IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
+
+#: signed copies and sidecars are ordinary media files: readable by a web server or a
+#: colleague (the temp file atomic_output renames into place is created 0600)
+OUTPUT_MODE = 0o644
+
+#: c2pa-rs scales every image thumbnail to this long edge, *up*scaling small images: a
+#: 4 KB 96x64 JPEG signed with defaults grew to 133 KB (a 4.5 KB WebP to 896 KB)
+THUMBNAIL_LONG_EDGE = 1024
 
 #: IPTC digital source types (https://cv.iptc.org/newscodes/digitalsourcetype/) -> made by trained AI?
 #: True: generative AI was involved; False: captured or made by people; None: says nothing either way.
@@ -215,13 +225,14 @@ def _supported_for_embedding() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=16)
-def c2pa_context(trust_pem: str | None = None, verify_after_sign: bool = True):
+def c2pa_context(trust_pem: str | None = None, verify_after_sign: bool = True,
+                 thumbnail_edge: int | None = None):
     """Cached: a Context holds only settings (no signer), so one is shared by all
     Builders and Readers with the same settings, as c2pa's own default context is.
 
     A c2pa Context that accepts the claim-signing EKUs real C2PA CAs issue, optionally
     with trust anchors (installed through from_dict: load_settings/Settings.set are
-    silently ignored in c2pa-python 0.38.1)."""
+    silently ignored in c2pa-python 0.38.1) and a thumbnail long edge (images only)."""
     import c2pa
 
     from .keys import CLAIM_SIGNING_EKUS
@@ -232,7 +243,37 @@ def c2pa_context(trust_pem: str | None = None, verify_after_sign: bool = True):
     cfg: dict = {"trust": trust}
     if not verify_after_sign:
         cfg["verify"] = {"verify_after_sign": False}
+    if thumbnail_edge:
+        cfg["builder"] = {"thumbnail": {"long_edge": int(thumbnail_edge)}}
     return c2pa.Context.from_dict(cfg)
+
+
+def _thumbnail_edge(path: Path, mime: str) -> int | None:
+    """The thumbnail long edge for an image: its own long side, at most
+    THUMBNAIL_LONG_EDGE (never upscaled). None (c2pa's default) for anything else,
+    or when the header cannot be read (c2pa then decides, and reports, by itself)."""
+    if not mime.startswith("image/"):
+        return None
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:  # reads the header only
+            long_side = max(im.size)
+    except Exception:  # noqa: BLE001 - any unreadable header: leave it to c2pa
+        return None
+    return max(16, min(THUMBNAIL_LONG_EDGE, long_side))
+
+
+def c2pa_error_line(exc: BaseException, limit: int = 200) -> str:
+    """One printable line from a c2pa (or any) exception. c2pa quotes the bytes it
+    choked on (e.g. 'expected box type "ftyp" ... found <4 random bytes>'), which must
+    not reach a terminal or a log as raw control characters."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0][:limit]
+    # U+FFFD: the lossy decoding c2pa already applied to non-UTF-8 bytes
+    return "".join(ch if ch.isprintable() and ch != "\ufffd" else "?" for ch in line)
 
 
 def _check_input(path: Path, what: str = "input") -> None:
@@ -284,7 +325,7 @@ def sign_file(src, dst, identity, *, source_type: str | None = "trainedAlgorithm
                               parent=parent_path is not None, assertions=assertions, soft_bindings=soft_bindings,
                               extra_actions=extra_actions, mime_type=mime)
     try:
-        builder = c2pa.Builder(manifest, c2pa_context())
+        builder = c2pa.Builder(manifest, c2pa_context(thumbnail_edge=_thumbnail_edge(src, mime)))
         if parent_path is not None:
             with open(parent_path, "rb") as ps:
                 builder.add_ingredient({"title": parent_path.name, "relationship": "parentOf", "label": "parent"},
@@ -294,9 +335,9 @@ def sign_file(src, dst, identity, *, source_type: str | None = "trainedAlgorithm
             # the asset itself is not rewritten: c2pa still streams a copy, which we discard
             with open(src, "rb") as fi, tempfile.TemporaryFile(dir=dst.parent) as sink:
                 manifest_bytes = bytes(builder.sign(signer, mime, fi, sink))
-            write_bytes_atomic(dst, manifest_bytes, force=force)
+            write_bytes_atomic(dst, manifest_bytes, force=force, mode=OUTPUT_MODE)
         else:
-            with atomic_output(dst, force=force) as tmp:
+            with atomic_output(dst, force=force, mode=OUTPUT_MODE) as tmp:
                 with open(src, "rb") as fi, open(tmp, "w+b") as fo:
                     manifest_bytes = bytes(builder.sign(signer, mime, fi, fo))
     except FramemarkError:
@@ -318,7 +359,7 @@ def _same_family(mime: str, dst: Path) -> bool:
 def _translate(exc, src: Path, mime: str) -> FramemarkError:
     import c2pa
 
-    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    text = c2pa_error_line(exc)
     if isinstance(exc, c2pa.C2paError.NotSupported):
         return UnsupportedFormatError(f"{src}: c2pa cannot embed into {mime} ({text}); use --sidecar")
     if isinstance(exc, c2pa.C2paError.Signature) and "certificate" in text:

@@ -153,7 +153,7 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
     file found beside it; ``fragments`` for a fragmented MP4's init segment)."""
     import c2pa
 
-    from .sign import asset_mime_type
+    from .sign import asset_mime_type, c2pa_error_line
 
     path = Path(path)
     _check_readable(path)
@@ -191,7 +191,7 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
         except c2pa.C2paError.ManifestNotFound:
             return report
         except c2pa.C2paError as exc:
-            text = _first_line(exc)
+            text = c2pa_error_line(exc)
             if "Remote:" in text:
                 # a manifest published at a URL: we do not fetch it (offline, and no hangs)
                 report.remote_manifest_url = text.split("url", 1)[-1].strip(" :") or None
@@ -202,6 +202,10 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
                                  "a manifest for it would be a .c2pa sidecar (--sidecar)") from None
             raise InputError(f"{path}: cannot read C2PA data ({text})") from None
     _fill(report, manifest_json, state)
+    if mime == "application/c2pa" and sidecar_path is None:
+        # c2pa reads the store but has no asset to hash: its "dataHash.mismatch" means
+        # "asset missing", not "asset changed"
+        report.notes.append(f"a bare manifest store: check its asset with `framemark verify ASSET --sidecar {path}`")
     return report
 
 
@@ -235,11 +239,6 @@ def _read(c2pa, stack: ExitStack, path: Path, mime: str, ctx, manifest_data: byt
         stream.seek(0)
         reader.with_fragment(fmt, stream, frag_stream)
     return json.loads(reader.json()), reader.get_validation_state()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 # ----------------------------------------------------------------------------- interpreting

@@ -175,3 +175,23 @@ def test_mismatched_key_fails_before_output(tmp_path, clip, keys_dir):
 def test_active_manifest_label_on_garbage():
     assert active_manifest_label(b"") is None
     assert active_manifest_label(os.urandom(64)) is None
+
+
+def test_small_image_is_not_bloated_and_outputs_are_readable(tmp_path, keys_dir):
+    """c2pa-rs upscales image thumbnails to 1024 px by default (a 4 KB JPEG grew to
+    133 KB); framemark caps the thumbnail at the image's own size. Outputs are 0644."""
+    import stat
+
+    import numpy as np
+    from PIL import Image
+
+    src = tmp_path / "small.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 96, 3), dtype=np.uint8)).save(src)
+    res = sign_file(src, tmp_path / "signed.jpg", load_identity(keys_dir), source_type="digitalCapture")
+    rep = verify_file(res.path).to_dict()
+    assert rep["state"] == "trusted"
+    assert rep["manifest"]["manifests"][rep["active_manifest"]].get("thumbnail")  # still has one
+    assert res.path.stat().st_size < 40_000, res.path.stat().st_size
+    assert stat.S_IMODE(res.path.stat().st_mode) == 0o644
+    side = sign_file(src, tmp_path / "small.c2pa", load_identity(keys_dir), sidecar=True)
+    assert stat.S_IMODE(side.path.stat().st_mode) == 0o644 and len(side.manifest_bytes) < 40_000

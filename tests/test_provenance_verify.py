@@ -154,3 +154,24 @@ def test_trust_sources(tmp_path, signed, keys_dir, monkeypatch):
 def test_unsigned_file_is_absent(tmp_path, make_clip):
     rep = verify_file(make_clip(tmp_path / "plain.mp4", frames=4))
     assert rep.state == "absent" and rep.to_dict()["ai_generated"] is None
+
+
+def test_c2pa_error_text_is_one_printable_line(tmp_path):
+    # c2pa quotes the box type it choked on; here that is 4 bytes of binary
+    p = tmp_path / "bin.mp4"
+    p.write_bytes(b"\x00\x00\x00\x18\xff\x1b\x07\n" + bytes(range(256)) * 4)
+    with pytest.raises(InputError) as info:
+        verify_file(p)
+    msg = str(info.value)
+    assert "cannot read C2PA data" in msg and msg.isprintable() and "\ufffd" not in msg
+
+
+def test_bare_manifest_store_says_what_to_do(tmp_path, make_clip, keys_dir):
+    from provenance.report import render_card
+
+    clip = make_clip(tmp_path / "a.mp4", frames=4)
+    store = sign_file(clip, tmp_path / "a.c2pa", load_identity(keys_dir), sidecar=True).path
+    rep = verify_file(store)  # the store alone: c2pa cannot hash an asset that is not there
+    assert any("--sidecar" in n for n in rep.notes)
+    assert "--sidecar" in render_card(rep.to_dict())
+    assert verify_file(clip, sidecar=store).state == "trusted"
