@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "detect.robustness_commands",
     "detect.commands",
     "detect.serve_commands",
+    "detect.demo",
 )
 
 

@@ -164,6 +164,7 @@ def load_model(path: str | Path | None = None) -> ForensicClassifier:
     p = Path(path) if path is not None else DEFAULT_MODEL_PATH
     if not p.is_file():
         if path is None:
-            raise InputError(f"no default classifier at {p}; train one with `framemark detect train`")
+            # no install path in the message: the service returns it to API clients
+            raise InputError("no default classifier is installed; train one with `framemark detect train`")
         raise InputError(f"{p}: no such model file")
     return _load_cached(str(p.resolve()), p.stat().st_mtime)

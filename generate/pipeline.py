@@ -81,6 +81,7 @@ def load_model(model_dir: str | Path | None = None):
     """The built-in model (default, or a framemark model folder), or any local diffusers
     text-to-video pipeline folder. Offline only."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    _quiet_model_libraries()
     from . import model as fm
 
     path = Path(model_dir) if model_dir is not None else fm.DEFAULT_MODEL_DIR
@@ -93,6 +94,17 @@ def load_model(model_dir: str | Path | None = None):
 
     register_latent_algorithm()
     return pipe
+
+
+def _quiet_model_libraries() -> None:
+    """diffusers and transformers log load reports, type warnings and progress bars meant for
+    model developers; a user of `framemark generate` sees framemark's own progress instead."""
+    import diffusers.utils.logging as dlog
+    import transformers.utils.logging as tlog
+
+    for lib in (dlog, tlog):
+        lib.set_verbosity_error()
+        lib.disable_progress_bar()
 
 
 def _load_diffusers_pipeline(path: Path):

@@ -1,4 +1,4 @@
-"""``framemark keys init|show``, ``sign``, ``verify`` and ``demo``.
+"""``framemark keys init|show``, ``sign`` and ``verify``.
 
 Nothing heavy is imported at module level (c2pa, cryptography and PyAV load inside
 the handlers), so ``framemark verify`` starts fast. Errors are FramemarkErrors; the
@@ -67,12 +67,6 @@ def register(subparsers) -> None:
     ver.add_argument("--keys", metavar="DIR", help=_KEYS_HELP)
     ver.set_defaults(func=_verify)
 
-    demo = subparsers.add_parser("demo", help="make a sample clip, sign it, verify it")
-    demo.add_argument("-o", "--output", metavar="DIR", default="framemark-demo", help="output folder")
-    demo.add_argument("--keys", metavar="DIR", help=_KEYS_HELP)
-    demo.add_argument("--force", action="store_true", help="overwrite earlier demo files")
-    demo.add_argument("--json", action="store_true")
-    demo.set_defaults(func=_demo)
 
 
 def _keys_init(args: argparse.Namespace) -> int:
@@ -165,9 +159,3 @@ def _verify(args: argparse.Namespace) -> int:
 
         print(render_card(data))
     return report.exit_code
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(args.output, keys_dir=args.keys, force=args.force, as_json=args.json)

@@ -33,6 +33,7 @@ __all__ = [
     "resolve_keys_dir",
     "init_identity",
     "load_identity",
+    "ensure_identity",
     "load_watermark_key",
     "describe_identity",
     "check_certificate_chain",
@@ -483,3 +484,13 @@ def _key_id(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(b"framemark watermark key id\0" + path.read_bytes()).hexdigest()[:16]
+
+
+def ensure_identity(keys_dir=None) -> tuple[Identity, bool]:
+    """The identity in ``keys_dir`` (default folder rules), created when there is none.
+
+    Returns ``(identity, created)``. An existing identity is never replaced."""
+    kd = resolve_keys_dir(keys_dir)
+    if not (kd / SIGNER_FILE).exists() and not (kd / IDENTITY_FILE).exists():
+        return init_identity(kd), True
+    return load_identity(kd), False

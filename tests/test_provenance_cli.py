@@ -1,4 +1,4 @@
-"""``framemark keys/sign/verify/demo`` through cli.main and a real subprocess."""
+"""``framemark keys/sign/verify`` through cli.main and a real subprocess."""
 
 from __future__ import annotations
 
@@ -114,16 +114,6 @@ def test_verify_fragments(capsys, c2pa_fixtures):
     assert code == 0 and json.loads(out)["state"] == "valid"
     code, out, _ = run(capsys, "verify", c2pa_fixtures / "dashinit.mp4", "--json")
     assert code == 1 and json.loads(out)["state"] == "invalid"
-
-
-def test_demo(tmp_path, capsys):
-    kd = tmp_path / "demo-keys"
-    code, out, err = run(capsys, "demo", "-o", tmp_path / "d", "--keys", kd)
-    assert code == 0, err
-    assert "TRUSTED" in out and (tmp_path / "d" / "sample.signed.mp4").is_file() and (kd / "signer.pem").is_file()
-    code, _, err = run(capsys, "demo", "-o", tmp_path / "d", "--keys", kd)
-    assert code == 2 and "already exists" in err
-    assert run(capsys, "demo", "-o", tmp_path / "d", "--keys", kd, "--force")[0] == 0
 
 
 def test_commands_module_is_light():
