@@ -42,7 +42,7 @@ bench-watermark: $(STAMP) bench-deps
 	$(PY) -m bench.robustness -o bench-results/robustness
 
 bench-generator: $(STAMP)
-	$(PY) -m generate.analyser -o bench-results/generator
+	$(PY) -m generate.analyser --json bench-results/generator.json --sheet bench-results/contact-sheet.png --force
 	$(PY) -m bench.latent_watermark --json bench-results/latent_watermark.json
 
 bench-detector: $(STAMP) bench-deps
