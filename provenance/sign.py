@@ -44,6 +44,7 @@ __all__ = [
     "add_soft_bindings",
     "sign_file",
     "asset_mime_type",
+    "mime_from_head",
     "active_manifest_label",
     "c2pa_context",
     "c2pa_error_line",
@@ -205,10 +206,14 @@ def add_soft_bindings(manifest: dict, bindings: Sequence[SoftBinding]) -> dict:
 
 def asset_mime_type(path: Path) -> str:
     """The asset's MIME type from its bytes (never trusting the name), else its extension."""
+    with open(path, "rb") as fh:
+        return mime_from_head(fh.read(64), path)
+
+
+def mime_from_head(head: bytes, path: Path) -> str:
+    """:func:`asset_mime_type` from the file's first 64 bytes (already read)."""
     from .media import sniff_media_type
 
-    with open(path, "rb") as fh:
-        head = fh.read(64)
     mime = sniff_media_type(head)
     if mime is None and head.startswith(b"GIF8"):
         mime = "image/gif"

@@ -153,30 +153,31 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
     file found beside it; ``fragments`` for a fragmented MP4's init segment)."""
     import c2pa
 
-    from .sign import asset_mime_type, c2pa_error_line
+    from .sign import c2pa_error_line, mime_from_head
 
     path = Path(path)
-    _check_readable(path)
-    sidecar_path = Path(sidecar) if sidecar is not None else None
-    if sidecar_path is not None:
-        _check_readable(sidecar_path)
-    frag_paths = [Path(f) for f in fragments]
-    for f in frag_paths:
-        _check_readable(f)
-    trust_pem, sources = load_trust_anchors(trust, keys_dir=keys_dir, local=local_trust)
-    ctx = _reader_context(trust_pem)
-    mime = asset_mime_type(path)
-    report = VerifyReport(path=str(path), state="absent", trust_anchors=sources)
-
     manifest_json = state = None
     with ExitStack() as stack:
+        # one open serves the checks, the type sniffing and c2pa (on a small file the
+        # separate stat/open calls were a measurable share of framemark's overhead)
+        stream = stack.enter_context(_open_input(path))
+        sidecar_path = Path(sidecar) if sidecar is not None else None
+        if sidecar_path is not None:
+            _check_readable(sidecar_path)
+        frag_paths = [Path(f) for f in fragments]
+        for f in frag_paths:
+            _check_readable(f)
+        trust_pem, sources = load_trust_anchors(trust, keys_dir=keys_dir, local=local_trust)
+        ctx = _reader_context(trust_pem)
+        mime = mime_from_head(stream.read(64), path)
+        report = VerifyReport(path=str(path), state="absent", trust_anchors=sources)
         try:
             if sidecar_path is not None:
-                manifest_json, state = _read(c2pa, stack, path, mime, ctx, sidecar_path.read_bytes())
+                manifest_json, state = _read(c2pa, stack, stream, mime, ctx, sidecar_path.read_bytes())
                 report.manifest_source, report.sidecar = "sidecar", str(sidecar_path)
             else:
                 try:
-                    manifest_json, state = _read(c2pa, stack, path, mime, ctx, None, frag_paths)
+                    manifest_json, state = _read(c2pa, stack, stream, mime, ctx, None, frag_paths)
                     report.manifest_source = "fragments" if frag_paths else "embedded"
                 except (c2pa.C2paError.ManifestNotFound, c2pa.C2paError.NotSupported) as exc:
                     found = _sidecar_beside(path)
@@ -186,7 +187,7 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
                             report.notes.append(f"c2pa cannot embed manifests in {mime}; "
                                                 "none found beside it (a .c2pa sidecar)")
                         return report  # absent
-                    manifest_json, state = _read(c2pa, stack, path, mime, ctx, found.read_bytes())
+                    manifest_json, state = _read(c2pa, stack, stream, mime, ctx, found.read_bytes())
                     report.manifest_source, report.sidecar = "sidecar", str(found)
         except c2pa.C2paError.ManifestNotFound:
             return report
@@ -209,6 +210,31 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
     return report
 
 
+def _open_input(path: Path):
+    """The input opened for reading, or InputError saying why it cannot be. Stat
+    first: opening a FIFO (or a device) would block, and a verifier must not hang."""
+    import stat
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"{path}: not a regular file")
+    if st.st_size == 0:
+        raise InputError(f"{path}: empty file")
+    try:
+        return open(path, "rb")
+    except PermissionError:
+        raise InputError(f"{path}: not readable") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open ({exc.strerror})") from None
+
+
 def _check_readable(path: Path) -> None:
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -227,10 +253,10 @@ def _sidecar_beside(path: Path) -> Path | None:
     return None
 
 
-def _read(c2pa, stack: ExitStack, path: Path, mime: str, ctx, manifest_data: bytes | None,
+def _read(c2pa, stack: ExitStack, stream, mime: str, ctx, manifest_data: bytes | None,
           fragments: Sequence[Path] = ()) -> tuple[dict, str | None]:
     fmt = None if mime == "application/octet-stream" else mime
-    stream = stack.enter_context(open(path, "rb"))
+    stream.seek(0)  # the type sniffing, or a first attempt, has read from it
     if manifest_data is not None and fmt is None:
         fmt = "application/octet-stream"
     reader = stack.enter_context(c2pa.Reader(fmt, stream, manifest_data, ctx))

@@ -175,3 +175,10 @@ def test_bare_manifest_store_says_what_to_do(tmp_path, make_clip, keys_dir):
     assert any("--sidecar" in n for n in rep.notes)
     assert "--sidecar" in render_card(rep.to_dict())
     assert verify_file(clip, sidecar=store).state == "trusted"
+
+
+def test_fifo_is_refused_not_waited_on(tmp_path):
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer came
+    with pytest.raises(InputError, match="not a regular file"):
+        verify_file(fifo)
