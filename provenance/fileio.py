@@ -33,11 +33,13 @@ def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, force: bool = False, mode: int | None = None) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, force: bool = False, mode: int | None = 0o644) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
 
     The temporary file keeps the final suffix so that format sniffing by
-    extension (PyAV, c2pa) sees the right container.
+    extension (PyAV, c2pa) sees the right container. ``mkstemp`` creates it 0600; the
+    result gets ``mode`` (0644: media and reports are not secrets; secrets go through
+    :func:`write_private_file`).
     """
     out = check_output_path(path, force)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".part{out.suffix}", dir=out.parent or ".")
@@ -56,7 +58,7 @@ def atomic_output(path: str | os.PathLike, force: bool = False, mode: int | None
             tmp.unlink()
 
 
-def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False, mode: int | None = None) -> Path:
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False, mode: int | None = 0o644) -> Path:
     with atomic_output(path, force=force, mode=mode) as tmp:
         tmp.write_bytes(data)
     return Path(path)
