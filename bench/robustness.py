@@ -129,6 +129,8 @@ def false_positives(args, out: Path, deadline: float) -> dict:
     uniform and none <= 1e-6."""
     from scipy.stats import kstest
 
+    from provenance.errors import InputError
+
     from watermark import PIXEL_ALG_ID, get_algorithm
 
     from detect import footage
@@ -161,7 +163,11 @@ def false_positives(args, out: Path, deadline: float) -> dict:
                 bar.update(1)
                 continue
             if clip is None:
-                clip = footage.load(f.path, seconds=args.fp_seconds, start_s=s, width=w, height=h)
+                try:
+                    clip = footage.load(f.path, seconds=args.fp_seconds, start_s=s, width=w, height=h)
+                except InputError:  # a container whose probed duration overstates its frames
+                    bar.update(per_seg)
+                    break
             key = hashlib.sha256(f"fp key {i} {a.name}".encode()).digest()
             r = get_algorithm(PIXEL_ALG_ID, key=key).extract(a(clip))
             kpath.write_text(json.dumps({"p": float(r.p_value), "clip": f.name, "start": s, "attack": a.name}))
