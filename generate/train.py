@@ -338,6 +338,7 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     (tmp_run / "export").rename(out)
     shutil.rmtree(tmp_run, ignore_errors=True)
     return out
