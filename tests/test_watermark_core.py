@@ -89,3 +89,32 @@ def test_bad_clips():
         alg.embed(textured_clip(t=2), b"\0" * 5)
     with pytest.raises(UsageError):
         get_algorithm(PIXEL_ALG_ID, key=b"short")
+
+
+def test_rotation_found_by_spectral_search():
+    from detect.attacks.geometry import Rotate
+
+    clip = textured_clip(t=8, h=256, w=256, seed=3)
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    marked = alg.embed(clip, bytes(6))
+    r = alg.extract(Rotate(7)(marked))
+    assert r.detected and abs(abs(r.extra["rotation_deg"]) - 7) < 0.7
+
+
+def test_moving_region_is_searched_on_its_own():
+    """A marked clip shown small inside a static 'desktop' (screen recording)."""
+    from watermark.pixel import active_box
+
+    clip = textured_clip(t=8, h=144, w=176, seed=4)
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    marked = alg.embed(clip, bytes(6))
+    desk = np.zeros((8, 300, 400, 3), np.uint8)
+    desk[:] = np.linspace(40, 200, 400)[None, None, :, None].astype(np.uint8)
+    desk[:, 20:40, 10:390] = 230  # a title bar
+    desk[:, 80:80 + 144, 120:120 + 176] = marked.frames
+    from provenance.media import Clip as _Clip
+
+    act = np.abs(np.diff(desk.astype(np.float32).mean(axis=3), axis=0)).mean(axis=0)
+    y0, y1, x0, x1 = active_box(act)
+    assert 80 <= y0 < y1 <= 224 and 120 <= x0 < x1 <= 296
+    assert alg.extract(_Clip(frames=desk, fps=24.0)).detected

@@ -28,6 +28,28 @@ def _check_clip(clip) -> None:
         raise InputError(f"{w}x{h} is too small to watermark (needs at least {MIN_SIDE} px a side)")
 
 
+def active_box(activity: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Bounding box (y0, y1, x0, x1) of the part of the frame that moves, from the mean
+    absolute frame difference; None when the whole frame moves or nothing does."""
+    from scipy.ndimage import uniform_filter
+
+    h, w = activity.shape
+    a = uniform_filter(activity, 9, mode="nearest")
+    ref = float(np.percentile(a, 95))
+    if ref < 0.5:  # a static clip (or a single frame): nothing to go by
+        return None
+    act = a > 0.1 * ref
+    rows, cols = act.mean(axis=1), act.mean(axis=0)
+    ys = np.nonzero(rows > 0.3 * rows.max())[0]
+    xs = np.nonzero(cols > 0.3 * cols.max())[0]
+    # a few pixels inside: the picture's own border (against the black bars) is a hard
+    # edge the whitening would spread
+    y0, y1, x0, x1 = int(ys[0]) + 8, int(ys[-1]) - 7, int(xs[0]) + 8, int(xs[-1]) - 7
+    if (y1 - y0) * (x1 - x0) > 0.85 * h * w or min(y1 - y0, x1 - x0) < 64:
+        return None
+    return y0, y1, x0, x1
+
+
 class PixelWatermark:
     """The pixel watermark behind the :class:`~watermark.base.WatermarkAlgorithm` interface."""
 
@@ -55,10 +77,17 @@ class PixelWatermark:
         from .mask import luma
 
         _check_clip(clip)
-        acc = np.zeros(clip.frames.shape[1:3], dtype=np.float64)
+        acc = np.zeros(clip.frames.shape[1:3], dtype=np.float32)
+        activity = np.zeros_like(acc)
+        prev = None
         for frame in clip.frames:
-            acc += luma(frame)
-        result, al = self._extract_mean(acc / clip.num_frames, clip.num_frames)
+            y = luma(frame)
+            acc += y
+            if prev is not None:
+                activity += np.abs(y - prev)
+            prev = y
+        result, al = self._extract_mean(acc / clip.num_frames, clip.num_frames,
+                                        active_box(activity / max(clip.num_frames - 1, 1)))
         result.per_frame = self.per_frame_evidence(clip.frames, al)
         return result
 
@@ -66,13 +95,20 @@ class PixelWatermark:
         """Detection from the mean luma of ``frames_used`` frames (the sufficient statistic)."""
         return self._extract_mean(mean_luma, frames_used)[0]
 
-    def _extract_mean(self, mean_luma: np.ndarray, frames_used: int):
+    def _extract_mean(self, mean_luma: np.ndarray, frames_used: int, box=None):
         from .detect import cell_values, search, whiten
         from .pattern import KeyedTile
 
         tile = KeyedTile.from_key(self.key)
-        res = whiten(mean_luma)
-        al = search(res, tile)
+        al = search(whiten(mean_luma), tile)
+        if box is not None:
+            # the moving part of the frame (a player window in a screen recording, a
+            # letterboxed picture): searched on its own too, the better sync score (set A
+            # only) wins, so the choice does not touch the test chips
+            y0, y1, x0, x1 = box
+            al_box = search(whiten(mean_luma[y0:y1, x0:x1]), tile)
+            if al_box.score > al.score:
+                al = al_box
         v = cell_values(al)
         # the test: sign agreement of the B chips, which the search never looked at
         p, log10_p, agree, n = agreement_p_value(v[tile.test], tile.signs[tile.test])

@@ -109,6 +109,87 @@ def candidate_scales(res: np.ndarray, top: int = 6) -> list[tuple[float, float]]
     return out
 
 
+SPEC_ANGLE_MAX = math.radians(15.0)
+SPEC_K = 15  # tile harmonics used (the band of render_cells: |k| <= CELLS // 2 - 1)
+
+
+def _lattice() -> tuple[np.ndarray, np.ndarray]:
+    """Harmonics (ku, kv) of the tile period, one of each +/- pair, DC excluded."""
+    k = np.arange(-SPEC_K, SPEC_K + 1)
+    ku, kv = np.meshgrid(k, k)
+    ku, kv = ku.ravel(), kv.ravel()
+    # one of each +/- pair; the axis harmonics (ku = 0 or kv = 0) are left out: they lie on
+    # the spectral lines of straight edges at the lattice's own angle (letterbox, player
+    # window, a rotated frame's black corners) and would vote for every scale at that angle
+    keep = (kv > 0) & (ku != 0)
+    return ku[keep].astype(np.float32), kv[keep].astype(np.float32)
+
+
+def spectral_candidates(res: np.ndarray, top: int = 6, n_pad: int = 1024) -> list[tuple[float, float]]:
+    """(scale, angle) candidates from the magnitude spectrum of the residual.
+
+    The tile is periodic, so a marked frame's spectrum holds a square lattice of peaks at
+    (ku cos a - kv sin a, ku sin a + kv cos a) / (PERIOD * scale). Every hypothesis is
+    scored by the mean normalised magnitude at its lattice points (nearest bin of a 3 x 3
+    max-filtered spectrum, so a coarse grid misses no peak), for log-spaced scales x angles
+    within +-15 degrees: a few thousand hypotheses cost milliseconds, once per clip.
+    The score uses no keyed sign (it is the same for every key): the p-value stays exact."""
+    from scipy.ndimage import maximum_filter
+
+    h, w = res.shape
+    hp, wp = max(n_pad, h), max(n_pad, w)
+    win = np.outer(np.hanning(h), np.hanning(w)).astype(np.float32) ** 0.5
+    mag = np.abs(np.fft.rfft2(res * win, s=(hp, wp))).astype(np.float32)
+    fy = np.fft.fftfreq(hp)[:, None]
+    fx = np.fft.rfftfreq(wp)[None, :]
+    r = np.sqrt(fy * fy + fx * fx)
+    ring = np.minimum((r * 256).astype(np.int64), 256)
+    prof = np.bincount(ring.ravel(), weights=mag.ravel(), minlength=257) / np.maximum(
+        np.bincount(ring.ravel(), minlength=257), 1)
+    mag = mag / np.maximum(prof[ring], 1e-12)
+    mag = maximum_filter(mag, size=3, mode="wrap")
+    band = (r >= 1.0 / (PERIOD * SCALE_MAX)) & (r <= 0.45)
+    mu0, sd0 = float(mag[band].mean()), float(mag[band].std()) + 1e-12
+    ku, kv = _lattice()
+    # scale step: the outermost harmonic moves by under 1 bin (the max filter covers +-1)
+    # grid steps: the outermost harmonic (kmax * n / (PERIOD * s) bins from DC) moves by at
+    # most ~1.2 bins between neighbours, which the 3 x 3 max filter covers
+    kmax = SPEC_K * math.sqrt(2)
+    out_scores = []
+    s = SCALE_MIN
+    while s <= SCALE_MAX:
+        radius = min(hp, wp) * kmax / (PERIOD * s)
+        step = max(1.2 / radius, 0.002)
+        da = min(math.radians(1.0), 1.2 / radius)
+        angles = np.arange(-SPEC_ANGLE_MAX, SPEC_ANGLE_MAX + da / 2, da)
+        c, sn = np.cos(angles)[:, None], np.sin(angles)[:, None]
+        fxx = (ku[None] * c - kv[None] * sn) / (PERIOD * s)
+        fyy = (ku[None] * sn + kv[None] * c) / (PERIOD * s)
+        # Hermitian symmetry: use the half-plane fx >= 0
+        neg = fxx < 0
+        fxx = np.where(neg, -fxx, fxx)
+        fyy = np.where(neg, -fyy, fyy)
+        ix = np.rint(fxx * wp).astype(np.int64)
+        iy = np.rint(fyy * hp).astype(np.int64) % hp
+        ok = (fxx <= 0.45) & (np.abs(fyy) <= 0.45)
+        vals = np.where(ok, mag[iy, np.minimum(ix, mag.shape[1] - 1)], 0.0)
+        n_ok = ok.sum(axis=1)
+        # z-score of the mean over the lattice points in band (fair between scales whose
+        # lattices hold different numbers of in-band points)
+        sc = (vals.sum(axis=1) - n_ok * mu0) / (sd0 * np.sqrt(np.maximum(n_ok, 1)))
+        for a, v in zip(angles, sc):
+            out_scores.append((float(v), float(s), float(a)))
+        s *= 1.0 + step
+    out_scores.sort(reverse=True)
+    out: list[tuple[float, float]] = []
+    for v, s, a in out_scores:
+        if all(abs(math.log(s / o[0])) > 0.02 or abs(a - o[1]) > math.radians(1.5) for o in out):
+            out.append((s, a))
+        if len(out) >= top:
+            break
+    return out
+
+
 class _Grid:
     """Pixel coordinates relative to the frame centre, reused across hypotheses."""
 
@@ -198,19 +279,27 @@ def _refine(grid: _Grid, corr: _Correlator, best: Alignment) -> Alignment:
 def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Alignment:
     """The best alignment of the keyed search chips with the whitened residual ``res``.
 
-    Uses the search chips (set A) only, never the test chips (set B)."""
+    Candidates for (scale, angle) come from the spectrum's lattice peaks (any scale in
+    0.4-2.4, angles within +-15 degrees) and from the autocorrelation; each is aligned
+    (offset, flip) by the fold correlation with the search chips and the best few are
+    refined. Uses the search chips (set A) only, never the test chips (set B)."""
     grid = _Grid(res)
     corr = _Correlator(tile)
-    cands = [align(grid, corr, s, a) for s, a in candidate_scales(res)]
-    # the brute-force grid costs (grid points x pixels): on big frames run it on a centre
-    # crop (coarser grid), and let the refinement on the full frame sharpen it
+    seen: list[tuple[float, float]] = []
+    cands = []
+    for s, a in spectral_candidates(res) + candidate_scales(res, top=4):
+        if all(abs(math.log(s / o[0])) > 0.01 or abs(a - o[1]) > 0.005 for o in seen):
+            seen.append((s, a))
+            cands.append(align(grid, corr, s, a))
+    # the coherent backup for marks too weak for the spectrum (strong compression): a
+    # log-spaced scale grid at 0 degrees on a centre crop, correlated with the search chips
     h, w = res.shape
     side = int(min(max(h, w), math.sqrt(max_grid / max(len(_grid_scales(384)), 1)) * 2, 512))
     crop = res[max(0, h // 2 - side // 2): h // 2 + side // 2, max(0, w // 2 - side // 2): w // 2 + side // 2]
     sub_grid = grid if crop.shape == res.shape else _Grid(crop)
     coarse = [align(sub_grid, corr, s, 0.0) for s in _grid_scales(sub_grid.extent)]
     coarse.sort(key=lambda a: a.score, reverse=True)
-    cands += [align(grid, corr, a.scale, a.angle) for a in coarse[:8]]
+    cands += [align(grid, corr, a.scale, a.angle) for a in coarse[:6]]
     cands.sort(key=lambda a: a.score, reverse=True)
     refined = [_refine(grid, corr, a) for a in cands[:4]]
     return max(refined, key=lambda a: a.score)
