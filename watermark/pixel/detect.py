@@ -147,6 +147,12 @@ def spectral_candidates(res: np.ndarray, top: int = 6, n_pad: int = 1024) -> lis
     prof = np.bincount(ring.ravel(), weights=mag.ravel(), minlength=257) / np.maximum(
         np.bincount(ring.ravel(), minlength=257), 1)
     mag = mag / np.maximum(prof[ring], 1e-12)
+    # codec block edges (4/8/16 px transform and macroblock grids) put spectral lines at
+    # multiples of 1/16 cycle/px in x and in y: neutralise them before the max filter
+    bx = np.abs(fx * 16 - np.rint(fx * 16)) * wp / 16 < 1.5
+    by = np.abs(fy * 16 - np.rint(fy * 16)) * hp / 16 < 1.5
+    line = (bx & (np.abs(fx) > 1 / 32)) | (by & (np.abs(fy) > 1 / 32))
+    mag = np.where(line, np.float32(np.median(mag)), mag)
     mag = maximum_filter(mag, size=3, mode="wrap")
     band = (r >= 1.0 / (PERIOD * SCALE_MAX)) & (r <= 0.45)
     mu0, sd0 = float(mag[band].mean()), float(mag[band].std()) + 1e-12
@@ -193,13 +199,14 @@ def spectral_candidates(res: np.ndarray, top: int = 6, n_pad: int = 1024) -> lis
 class _Grid:
     """Pixel coordinates relative to the frame centre, reused across hypotheses."""
 
-    def __init__(self, res: np.ndarray):
+    def __init__(self, res: np.ndarray, step: float = 1.0):
+        """``step`` > 1: ``res`` is a block-averaged copy, one sample per step x step pixels."""
         h, w = res.shape
         self.values = res.ravel().astype(np.float64)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        self.y = (yy - h / 2).ravel()
-        self.x = (xx - w / 2).ravel()
-        self.extent = max(h, w)
+        self.y = ((yy - h / 2) * step + (step - 1) / 2).ravel()
+        self.x = ((xx - w / 2) * step + (step - 1) / 2).ravel()
+        self.extent = max(h, w) * step
 
 
 def fold(grid: _Grid, scale: float, angle: float) -> np.ndarray:
@@ -300,6 +307,16 @@ def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Align
     coarse = [align(sub_grid, corr, s, 0.0) for s in _grid_scales(sub_grid.extent)]
     coarse.sort(key=lambda a: a.score, reverse=True)
     cands += [align(grid, corr, a.scale, a.angle) for a in coarse[:6]]
+    # and a finer 0-degree grid over scales >= 0.8 on a bigger centre crop at half
+    # resolution (the mark's band at those scales survives 2 x 2 averaging): what finds
+    # a weak, unrotated mark after strong compression
+    side2 = min(max(h, w), 512) // 2 * 2
+    c2 = res[max(0, h // 2 - side2 // 2): h // 2 + side2 // 2, max(0, w // 2 - side2 // 2): w // 2 + side2 // 2]
+    c2 = c2[: c2.shape[0] // 2 * 2, : c2.shape[1] // 2 * 2]
+    half = _Grid(c2.reshape(c2.shape[0] // 2, 2, c2.shape[1] // 2, 2).mean(axis=(1, 3)), step=2.0)
+    scales2 = [s for s in _grid_scales(max(c2.shape)) if s >= 0.8]
+    coarse2 = sorted((align(half, corr, s, 0.0) for s in scales2), key=lambda a: a.score, reverse=True)
+    cands += [align(grid, corr, a.scale, a.angle) for a in coarse2[:6]]
     cands.sort(key=lambda a: a.score, reverse=True)
     refined = [_refine(grid, corr, a) for a in cands[:4]]
     return max(refined, key=lambda a: a.score)
