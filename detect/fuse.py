@@ -18,6 +18,7 @@ error (:class:`provenance.errors.InputError`).
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -86,10 +87,18 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
 
 
 _PIPE_CACHE: dict = {}
+_PIPE_LOCK = threading.Lock()
 
 
 def _generator_pipe(force: bool):
-    """The built-in generator (for the latent watermark's inversion), loaded once per process."""
+    """The built-in generator (for the latent watermark's inversion), loaded once per process.
+
+    The service calls this from several worker threads: one loads, the others wait for it."""
+    with _PIPE_LOCK:
+        return _load_generator_pipe(force)
+
+
+def _load_generator_pipe(force: bool):
     if "pipe" in _PIPE_CACHE:
         return _PIPE_CACHE["pipe"]
     pipe = None

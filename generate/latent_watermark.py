@@ -200,6 +200,11 @@ class LatentWatermark:
         self.pipe = pipe
         self.key = bytes(key)
         self.steps = steps
+        cfg = getattr(pipe, "framemark_config", None)
+        if size is None and cfg is not None:
+            # the built-in model generates at one size: an upload of any size is scaled back to it,
+            # so inverting a 1080p upload costs what inverting the model's own clip costs
+            size = (int(cfg.width), int(cfg.height))
         self.size = size        # (width, height) the model generated at; inputs are resized to it
         self.frames = frames
 

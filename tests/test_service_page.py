@@ -86,7 +86,7 @@ def test_upload_shows_watermark_verdict_card(browser, server, keys, tmp_path):
         assert "Watermark detected" in page.inner_text("#badges")
         assert "a1b2c3d4e5f6" in page.inner_text("#wm-list")
     if wm.get("per_frame"):  # one plot point per frame
-        points = page.get_attribute("#wm-plot polyline", "points")
+        points = page.get_attribute('#wm-plot polyline[data-alg="org.framemark.video.1"]', "points")
         assert points is not None and len(points.split()) == len(wm["per_frame"])
     assert page.locator("#thumbs img").count() >= 3
     assert page.evaluate("document.querySelector('#thumbs img').naturalWidth") > 0

@@ -47,67 +47,26 @@ def write_test_clip(path: Path, frames: int = 12, size: tuple[int, int] = (64, 9
     return path
 
 
-def _interim_detect(path, *, keys_dir=None, model=None, resolver=None, limits=None) -> dict:
-    """Used only while detect.fuse is not in the tree: the same inputs, built from the real
-    parts that exist (C2PA read by c2pa-python, decode under limits, the pixel watermark)."""
-    import c2pa
+def make_keys_dir(path: Path) -> Path:
+    """A keys folder with an initialised identity (watermark key included)."""
+    from provenance.keys import init_identity
 
-    from provenance.media import read_clip
-    from watermark import PIXEL_ALG_ID, get_algorithm
-
-    try:
-        reader = c2pa.Reader(str(path))
-        state = {"Trusted": "trusted", "Valid": "valid"}.get(reader.get_validation_state(), "invalid")
-    except c2pa.C2paError.ManifestNotFound:
-        state = "absent"
-    except c2pa.C2paError:
-        state = "invalid"
-    clip = read_clip(path, limits=limits)
-    wm = get_algorithm(PIXEL_ALG_ID, WM_KEY).extract(clip).to_dict()
-    if state in ("trusted", "valid"):
-        verdict = "signed-capture-or-edit"
-    elif state == "invalid":
-        verdict = "tampered"
-    else:
-        verdict = "ai-generated-watermarked" if wm["detected"] else "unknown"
-    return {"verdict": verdict, "score": 0.99 if wm["detected"] else 0.5, "path": str(path),
-            "evidence": [{"signal": "c2pa", "strength": "hard" if state != "absent" else "none",
-                          "rule": f"manifest {state}"},
-                         {"signal": PIXEL_ALG_ID, "strength": "hard" if wm["detected"] else "none",
-                          "rule": f"p = {wm['p_value']:.3g}"}],
-            "c2pa": {"state": state, "actions": [], "ingredients": []},
-            "watermarks": [wm], "frames": clip.num_frames}
-
-
-def make_keys_dir(path: Path) -> Path | None:
-    """A keys folder with an initialised identity (watermark key included) when
-    provenance.keys is installed, else None (the detector then skips the watermark)."""
-    try:
-        from provenance.keys import init_identity
-    except ModuleNotFoundError:
-        return None
     path.mkdir(parents=True, exist_ok=True)
     init_identity(path)
     return path
 
 
-def watermark_key(keys_dir: Path | None) -> bytes:
-    """The key the detector will use for ``keys_dir`` (the fixed test key without one)."""
-    if keys_dir is None:
-        return WM_KEY
+def watermark_key(keys_dir: Path) -> bytes:
+    """The key the detector will use for ``keys_dir``."""
     from provenance.keys import load_watermark_key
 
     return load_watermark_key(keys_dir)
 
 
 def service_detector():
-    """detect.fuse.detect_file when it exists, else the interim stand-in above."""
-    try:
-        from detect.fuse import detect_file
-    except ModuleNotFoundError as exc:
-        if exc.name != "detect.fuse":
-            raise
-        return _interim_detect
+    """The detector the shipped service runs: detect.fuse.detect_file."""
+    from detect.fuse import detect_file
+
     return detect_file
 
 
