@@ -14,9 +14,23 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import OutputExistsError, UsageError
+from .errors import InputError, OutputExistsError, UsageError
 
-__all__ = ["atomic_output", "check_output_path", "write_bytes_atomic", "write_private_file"]
+__all__ = ["atomic_output", "check_input_file", "check_output_path", "write_bytes_atomic", "write_private_file"]
+
+
+def check_input_file(path: str | os.PathLike) -> Path:
+    """An input must be an existing, non-empty, readable regular file: say which it is not."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a directory")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p}: empty file")
+    if not os.access(p, os.R_OK):
+        raise InputError(f"{p}: not readable")
+    return p
 
 
 def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:

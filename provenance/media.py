@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, LimitExceededError, UsageError
+from .fileio import check_input_file
 
 __all__ = ["Clip", "DecodeLimits", "read_clip", "write_clip", "probe", "sniff_media_type"]
 
@@ -85,16 +86,20 @@ def sniff_media_type(head: bytes) -> str | None:
 def _open_container(path: Path):
     import av
 
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
+    check_input_file(path)
     try:
         return av.open(str(path), mode="r", options={"probesize": "5000000"})
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable video ({_short(exc)})") from None
+
+
+def _video_stream(container, path: Path):
+    if not container.streams.video:
+        raise InputError(f"{path}: has no video stream")
+    vs = container.streams.video[0]
+    if vs.codec_context is None:  # a mangled sample entry (found by fuzzing): PyAV gives no codec
+        raise InputError(f"{path}: video stream has no decodable codec")
+    return vs
 
 
 def _short(exc: BaseException) -> str:
@@ -106,11 +111,7 @@ def probe(path: str | Path) -> dict:
     """Stream facts without decoding: width, height, fps, frame count estimate, duration, codec."""
     path = Path(path)
     with _open_container(path) as container:
-        if not container.streams.video:
-            raise InputError(f"{path}: has no video stream")
-        vs = container.streams.video[0]
-        if vs.codec_context is None:
-            raise InputError(f"{path}: video stream has no decodable codec")
+        vs = _video_stream(container, path)
         fps = float(vs.average_rate or vs.guessed_rate or 0) or None
         duration = None
         if vs.duration is not None and vs.time_base is not None:
@@ -147,11 +148,7 @@ def read_clip(
     started = time.monotonic()
     frames: list[np.ndarray] = []
     with _open_container(path) as container:
-        if not container.streams.video:
-            raise InputError(f"{path}: has no video stream")
-        vs = container.streams.video[0]
-        if vs.codec_context is None:
-            raise InputError(f"{path}: video stream has no decodable codec")
+        vs = _video_stream(container, path)
         vs.thread_type = "AUTO"
         w, h = vs.codec_context.width, vs.codec_context.height
         if w and h:

@@ -31,7 +31,7 @@ from typing import Iterable, Sequence
 from . import __version__
 from .errors import (FramemarkError, IdentityError, InputError, SigningError, UnsupportedFormatError,
                      UsageError)
-from .fileio import atomic_output, check_output_path, write_bytes_atomic
+from .fileio import atomic_output, check_input_file, check_output_path, write_bytes_atomic
 
 __all__ = [
     "IPTC_PREFIX",
@@ -281,17 +281,6 @@ def c2pa_error_line(exc: BaseException, limit: int = 200) -> str:
     return "".join(ch if ch.isprintable() and ch != "\ufffd" else "?" for ch in line)
 
 
-def _check_input(path: Path, what: str = "input") -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: not readable")
-
-
 def sign_file(src, dst, identity, *, source_type: str | None = "trainedAlgorithmicMedia", title: str | None = None,
               parent=None, assertions: Iterable[dict] = (), soft_bindings: Sequence[SoftBinding] = (),
               extra_actions: Iterable[dict] = (), force: bool = False, sidecar: bool = False) -> SignResult:
@@ -301,7 +290,7 @@ def sign_file(src, dst, identity, *, source_type: str | None = "trainedAlgorithm
     import c2pa
 
     src = Path(src)
-    _check_input(src)
+    check_input_file(src)
     if dst is None:
         if not sidecar:
             raise UsageError("an output path is needed (or use --sidecar)")
@@ -323,7 +312,7 @@ def sign_file(src, dst, identity, *, source_type: str | None = "trainedAlgorithm
     parent_path = None
     if parent is not None:
         parent_path = Path(parent)
-        _check_input(parent_path, "parent")
+        check_input_file(parent_path)
     signer = identity.signer()  # checks validity and key match before anything is written
 
     manifest = build_manifest(title=title or (src.name if sidecar else dst.name), source_type=source_type,

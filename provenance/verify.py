@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import InputError
+from .fileio import check_input_file
 
 __all__ = ["VerifyReport", "verify_file", "load_trust_anchors", "STATES", "UNTRUSTED_CODES"]
 
@@ -163,10 +164,10 @@ def verify_file(path, *, trust: Sequence = (), sidecar=None, fragments: Sequence
         stream = stack.enter_context(_open_input(path))
         sidecar_path = Path(sidecar) if sidecar is not None else None
         if sidecar_path is not None:
-            _check_readable(sidecar_path)
+            check_input_file(sidecar_path)
         frag_paths = [Path(f) for f in fragments]
         for f in frag_paths:
-            _check_readable(f)
+            check_input_file(f)
         trust_pem, sources = load_trust_anchors(trust, keys_dir=keys_dir, local=local_trust)
         ctx = _reader_context(trust_pem)
         mime = mime_from_head(stream.read(64), path)
@@ -233,17 +234,6 @@ def _open_input(path: Path):
         raise InputError(f"{path}: not readable") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot open ({exc.strerror})") from None
-
-
-def _check_readable(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: empty file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: not readable")
 
 
 def _sidecar_beside(path: Path) -> Path | None:
