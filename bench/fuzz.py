@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1234)
-    ap.add_argument("--fixtures", default="/work/shared/fixtures/c2pa")
+    ap.add_argument("--fixtures", default=str(ROOT.parent / "shared" / "fixtures" / "c2pa"))
     ap.add_argument("--limit", type=float, default=30.0, help="time limit of one detection (s)")
     ap.add_argument("--detector", default=None,
                     help="module:function of the detector (default detect.fuse:detect_file via framemark serve)")

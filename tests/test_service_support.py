@@ -8,7 +8,6 @@ picks, and is stopped at the end of the test that started it.
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -21,7 +20,7 @@ from detect.service import ServiceSettings
 
 __all__ = ["running_server", "write_test_clip", "service_detector", "make_keys_dir", "watermark_key", "FIXTURES", "WM_KEY"]
 
-FIXTURES = Path(os.environ.get("FRAMEMARK_C2PA_FIXTURES", "/work/shared/fixtures/c2pa"))
+from tests.paths import C2PA_FIXTURES as FIXTURES  # noqa: E402
 WM_KEY = bytes(range(32))  # a fixed test watermark key
 
 
