@@ -150,18 +150,19 @@ def invert_latents(pipe, latents, *, steps: int, frames: int, height: int, width
     """Run the pipeline with its inverse scheduler from the clean ``latents`` to noise."""
     import torch
 
-    from .pipeline import text_inputs
+    from .pipeline import pipeline_lock, text_inputs
 
-    inverse = inverse_scheduler_for(pipe)
-    forward = pipe.scheduler
-    pipe.scheduler = inverse
-    try:
-        with torch.no_grad():
-            out = pipe(**text_inputs(pipe, "", guidance=1.0), latents=latents.to(pipe.transformer.dtype),
-                       num_frames=frames, height=height, width=width, num_inference_steps=steps,
-                       guidance_scale=1.0, output_type="latent")
-    finally:
-        pipe.scheduler = forward
+    with pipeline_lock(pipe):  # the scheduler swap below must not meet another thread's call
+        inverse = inverse_scheduler_for(pipe)
+        forward = pipe.scheduler
+        pipe.scheduler = inverse
+        try:
+            with torch.no_grad():
+                out = pipe(**text_inputs(pipe, "", guidance=1.0), latents=latents.to(pipe.transformer.dtype),
+                           num_frames=frames, height=height, width=width, num_inference_steps=steps,
+                           guidance_scale=1.0, output_type="latent")
+        finally:
+            pipe.scheduler = forward
     return out.frames
 
 
@@ -191,8 +192,11 @@ def recover_noise(pipe, clip, *, steps: int | None = None, size: tuple[int, int]
     resized = (pixels.shape[2], pixels.shape[1]) != (width, height)
     if resized:
         pixels = _resize(pixels, width, height)
-    clean = encode_frames(pipe, pixels)
-    noise = invert_latents(pipe, clean, steps=steps, frames=n, height=height, width=width)
+    from .pipeline import pipeline_lock
+
+    with pipeline_lock(pipe):  # encoding uses the VAE's feature cache: one thread at a time
+        clean = encode_frames(pipe, pixels)
+        noise = invert_latents(pipe, clean, steps=steps, frames=n, height=height, width=width)
     return noise, {"time_axis": layout["time_axis"], "frames_used": n, "temporal_factor": factor,
                    "inversion_steps": steps, "resized_to": [width, height] if resized else None,
                    "family": layout["family"]}

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,18 +257,43 @@ def latent_shape(pipe, frames: int, height: int, width: int) -> tuple[int, ...]:
     return tuple(out.shape)
 
 
+_LOCKS_GUARD = threading.Lock()
+
+
+def pipeline_lock(pipe) -> threading.RLock:
+    """The lock every call into ``pipe`` holds. A diffusers pipeline is not re-entrant: its
+    ``__call__`` keeps per-call state on the object (timesteps, guidance, the scheduler's step
+    index), the Wan VAE caches features on itself while encoding, and latent-watermark
+    detection swaps the scheduler, so the service's worker threads, which share one loaded
+    model, must take turns. Re-entrant: detection holds it around encode + inversion."""
+    with _LOCKS_GUARD:
+        lock = getattr(pipe, "_framemark_lock", None)
+        if lock is None:
+            lock = threading.RLock()
+            pipe._framemark_lock = lock
+        return lock
+
+
 def sample_marked(pipe, settings: GenerationSettings, identifier: bytes, key: bytes, *, progress: bool = False):
     """Step 1: run the pipeline from the latent-watermarked noise; uint8 [T, H, W, 3]."""
-    import torch
-
     from .latent_watermark import make_noise_tensor
 
     shape = latent_shape(pipe, settings.frames, settings.height, settings.width)
     noise = make_noise_tensor(shape, identifier, key, seed=settings.seed, dtype=pipe.transformer.dtype)
+    with pipeline_lock(pipe):
+        out = _call_sampler(pipe, settings, noise, progress)
+    video = out.frames[0] if isinstance(out.frames, (list, tuple)) or np.ndim(out.frames) == 5 else out.frames
+    video = np.asarray(video.cpu().float().numpy() if hasattr(video, "cpu") else video)
+    return (np.clip(video, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def _call_sampler(pipe, settings: GenerationSettings, noise, progress: bool):
+    import torch
+
     pipe.set_progress_bar_config(disable=not progress, desc="sampling", leave=False)
     try:
         with torch.no_grad():
-            out = pipe(**text_inputs(pipe, settings.prompt, guidance=settings.guidance), latents=noise,
+            return pipe(**text_inputs(pipe, settings.prompt, guidance=settings.guidance), latents=noise,
                        num_frames=settings.frames, height=settings.height, width=settings.width,
                        num_inference_steps=settings.steps, guidance_scale=settings.guidance,
                        generator=torch.Generator().manual_seed(settings.seed), output_type="np")
@@ -275,9 +301,6 @@ def sample_marked(pipe, settings: GenerationSettings, identifier: bytes, key: by
         raise UsageError(f"{type(pipe).__name__}: {str(exc).splitlines()[0][:200]}") from None
     finally:
         pipe.set_progress_bar_config(disable=True)
-    video = out.frames[0] if isinstance(out.frames, (list, tuple)) or np.ndim(out.frames) == 5 else out.frames
-    video = np.asarray(video.cpu().float().numpy() if hasattr(video, "cpu") else video)
-    return (np.clip(video, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- the flow

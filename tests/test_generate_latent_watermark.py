@@ -140,3 +140,28 @@ def test_latent_algorithm_behind_the_watermark_interface(tiny_wan):
     assert 0.0 <= res.p_value <= 1.0 and res.frames_used == 9 and len(res.per_frame) == 9
     assert res.bits.shape == (48,) and len(res.extra["latent_frame_agreement"]) == 3
     assert res.detected is (res.p_value <= 1e-6)
+
+
+def test_concurrent_detection_on_one_shared_model_is_safe(tmp_path):
+    """The service's worker threads share one loaded model: concurrent extractions must give
+    the same answer as one at a time (a scheduler swap or VAE cache race used to crash)."""
+    import dataclasses
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from generate.latent_watermark import latent_algorithm
+    from generate.model import TINY_CONFIG, build_pipeline
+    from provenance.media import Clip
+
+    torch.manual_seed(0)
+    cfg = dataclasses.replace(TINY_CONFIG, height=32, width=32, num_frames=5, steps=3)
+    pipe = build_pipeline(cfg, with_text_encoder=False)
+    alg = latent_algorithm(os.urandom(32), pipe=pipe)
+    rng = np.random.default_rng(0)
+    clips = [Clip(rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8), 8.0) for _ in range(4)]
+    alone = [alg.extract(c).extra["agreement"] for c in clips]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda c: alg.extract(c).extra["agreement"], clips))
+    assert together == alone
