@@ -47,7 +47,9 @@ def render_card(report: dict) -> str:
             lines.append(f"  watermark   {w.get('alg')}: {w.get('reason') or w.get('error')}")
         else:
             found = "DETECTED" if w.get("detected") else "not found"
-            pay = f", id {w['payload']}" if w.get("payload") else ""
+            ident = w.get("identified") or {}
+            pay = (f", id {w['payload']}" if w.get("payload") else
+                   f", id {ident['payload']} (matched in the manifest store)" if ident.get("payload") else "")
             lines.append(f"  watermark   {w.get('alg')}: {found}, p = {_p(w.get('p_value'))}{pay}")
     for r in report.get("recovery", {}).get("results", []):
         if r.get("status") == "recovered":

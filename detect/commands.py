@@ -65,7 +65,10 @@ def register(subparsers) -> None:
     r.add_argument("--keys", metavar="DIR", help="keys folder (default: $FRAMEMARK_HOME or ~/.framemark)")
     r.add_argument("--resolver", metavar="URL", help="a C2PA Soft Binding Resolution API to recover credentials from")
     r.add_argument("--model", metavar="MODEL", help="forensic classifier file (default: the shipped model)")
-    r.add_argument("--no-latent", action="store_true", help="skip the latent watermark (it needs the generator)")
+    lat = r.add_mutually_exclusive_group()
+    lat.add_argument("--no-latent", action="store_true", help="skip the latent watermark (it needs the generator)")
+    lat.add_argument("--latent", action="store_true",
+                     help="run the latent watermark even on a clip whose shape the built-in model cannot make")
     r.add_argument("--jobs", type=int, default=None, metavar="N", help="batch worker processes (default: all cores)")
     r.add_argument("-o", "--output", metavar="results.jsonl",
                    help="batch results, one JSON line per file; an existing file is resumed")
@@ -108,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     _check_jobs(args.jobs)
     target = Path(args.input)
     kwargs = {"keys_dir": args.keys, "model": args.model, "resolver": args.resolver,
-              "latent": False if args.no_latent else None}
+              "latent": False if args.no_latent else (True if args.latent else None)}
     if args.resolver:
         from detect.resolver_client import ResolverClient
 

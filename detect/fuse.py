@@ -48,7 +48,7 @@ def _c2pa_section(path: Path, keys_dir: Path | None) -> dict:
 
 def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings: dict) -> tuple[list[dict], dict]:
     from provenance.keys import load_watermark_key
-    from watermark.registry import LATENT_ALG_ID, algorithms, get_algorithm
+    from watermark.registry import LATENT_ALG_ID, PIXEL_ALG_ID, algorithms, get_algorithm
 
     try:
         if keys_dir is None:
@@ -71,6 +71,10 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
                     results.append({"alg": alg_id, "skipped": True,
                                     "reason": "the generator model is not installed (the latent watermark needs it)"})
                     continue
+                mismatch = None if latent is True else _geometry_mismatch(clip, pipe)
+                if mismatch:
+                    results.append({"alg": alg_id, "skipped": True, "reason": mismatch})
+                    continue
                 alg = get_algorithm(alg_id, key, pipe=pipe)
             else:
                 alg = get_algorithm(alg_id, key)
@@ -78,12 +82,54 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
             entry = res.to_dict()
             if res.detected and res.payload is not None:
                 payloads[alg_id] = bytes(res.payload)
+            elif res.detected and alg_id == PIXEL_ALG_ID:
+                found = _identify_in_store(res, alg_id, keys_dir)
+                if found is not None:
+                    payloads[alg_id] = found.identifier
+                    entry["identified"] = {"payload": found.identifier.hex(), "method": "manifest-store match",
+                                           "agreeing_bits": found.agreement, "bits": found.bits,
+                                           "log10_p": round(found.log10_p, 2), "candidates": found.candidates}
             results.append(entry)
         except FramemarkError as exc:
             results.append({"alg": alg_id, "error": str(exc)})
         finally:
             timings[alg_id] = _round(time.perf_counter() - t0)
     return results, payloads
+
+
+def _identify_in_store(res, alg_id: str, keys_dir: Path):
+    """A detected pixel mark whose blind decode failed its CRC, matched against the
+    identifiers this keys folder recorded (see :mod:`watermark.identify`), or None."""
+    import base64
+    import binascii
+
+    from provenance.store import ManifestStore
+    from watermark.identify import match_identifier
+
+    cands = []
+    for v in ManifestStore(keys_dir).values(alg_id):
+        try:
+            cands.append(base64.b64decode(v, validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return match_identifier(res.bits, cands)
+
+
+def _geometry_mismatch(clip, pipe) -> str | None:
+    """Why this clip cannot be the built-in model's output, or None if it can.
+
+    The latent check inverts the whole sampler (seconds of CPU, one clip at a time per
+    loaded model). The model makes clips of one aspect ratio; a resize keeps it, so a clip
+    of another shape (a 16:9 camera upload) cannot carry its latent mark unless cropped,
+    and is not worth the inversion. ``latent=True`` (``--latent``) checks regardless."""
+    cfg = getattr(pipe, "framemark_config", None)
+    if cfg is None:
+        return None
+    model_ratio, clip_ratio = cfg.width / cfg.height, clip.width / clip.height
+    if abs(clip_ratio / model_ratio - 1.0) > 0.02:
+        return (f"a {clip.width}x{clip.height} clip cannot be the built-in model's {cfg.width}x{cfg.height} "
+                "output (aspect ratio); --latent checks it anyway")
+    return None
 
 
 _PIPE_CACHE: dict = {}

@@ -99,6 +99,21 @@ class ManifestStore:
         rows = self.lookup(alg, value)
         return next((r for r in rows if r.manifest_bytes is not None), rows[0] if rows else None)
 
+    def values(self, alg: str, limit: int = 1_000_000) -> list[str]:
+        """Every distinct value recorded for ``alg`` (the candidates a detector may match)."""
+        if not self.path.exists():
+            return []
+        try:
+            con = self._connect(write=False)
+            try:
+                rows = con.execute("SELECT DISTINCT value FROM bindings WHERE alg = ? LIMIT ?",
+                                   (alg, int(limit))).fetchall()
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"{self.path}: unreadable manifest store ({exc})") from None
+        return [v for (v,) in rows]
+
     def by_manifest_id(self, manifest_id: str) -> ManifestRecord | None:
         """The newest record whose manifest has this id (the resolver's GET /manifests/{id})."""
         rows = self._query("WHERE manifest_id = ? AND manifest IS NOT NULL", (manifest_id,), 1)

@@ -177,6 +177,7 @@ function render(report) {
     row.appendChild(el("b", null, w.alg || "watermark"));
     let t = " \u2014 " + (w.detected ? "detected" : "not detected") + ", p = " + fmtP(w.p_value);
     if (w.payload) t += ", id " + w.payload;
+    else if (w.identified && w.identified.payload) t += ", id " + w.identified.payload + " (matched in the manifest store)";
     if (w.error) t = " \u2014 " + w.error;
     if (w.skipped) t = " \u2014 not checked: " + (w.reason || "skipped");
     row.appendChild(document.createTextNode(t));
