@@ -93,8 +93,10 @@ def test_screen_recording(clip):
 def test_camcord_and_chain(clip):
     m = get("camcord-mild")(clip)
     _ok(m, clip)
-    again = get("camcord-mild")(clip).frames.astype(int)  # seeded; x264 threading may differ by a level or so
-    assert np.abs(again - m.frames).mean() < 1.0
+    # seeded: a rerun matches up to x264's thread scheduling, which moved the mean by up to
+    # ~1.2 levels in a clean CI run; an unseeded rerun (new noise, moire, exposure) differs far more
+    again = get("camcord-mild")(clip).frames.astype(int)
+    assert np.abs(again - m.frames).mean() < 3.0
     ch = get("h264-crf40+crop-0.71+brightness-0.5")
     out = ch(clip)
     _ok(out, clip, size=(68, 45))
