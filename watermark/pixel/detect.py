@@ -203,23 +203,27 @@ class _Grid:
         """``step`` > 1: ``res`` is a block-averaged copy, one sample per step x step pixels."""
         h, w = res.shape
         self.values = res.ravel().astype(np.float64)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        self.y = ((yy - h / 2) * step + (step - 1) / 2).ravel()
-        self.x = ((xx - w / 2) * step + (step - 1) / 2).ravel()
+        # separable coordinates: u = a * x + b * y is an outer sum, never a full-frame product
+        self.ys = ((np.arange(h, dtype=np.float32) - h / 2) * step + (step - 1) / 2).astype(np.float32)
+        self.xs = ((np.arange(w, dtype=np.float32) - w / 2) * step + (step - 1) / 2).astype(np.float32)
         self.extent = max(h, w) * step
+        self._cache: dict = {}
 
 
 def fold(grid: _Grid, scale: float, angle: float) -> np.ndarray:
     """Accumulate every pixel at its tile position modulo the period: a FOLD x FOLD tile."""
     c, s = math.cos(angle), math.sin(angle)
     k = 1.0 / (scale * BIN)
-    u = (c * grid.x + s * grid.y) * k
-    v = (-s * grid.x + c * grid.y) * k
     # floor, not rint: at scale 1 every bin then takes exactly BIN x BIN pixels (rint rounds
     # the half-integers to even and would give alternate bins 1 and 3 pixels)
-    iu = np.floor(u).astype(np.int64) % FOLD
-    iv = np.floor(v).astype(np.int64) % FOLD
-    idx = iv * FOLD + iu
+    u = np.floor(np.add.outer(np.float32(s * k) * grid.ys, np.float32(c * k) * grid.xs)).astype(np.int32)
+    v = np.floor(np.add.outer(np.float32(c * k) * grid.ys, np.float32(-s * k) * grid.xs)).astype(np.int32)
+    # modulo FOLD (a power of two) by masking: two's complement makes it right for negatives
+    u &= FOLD - 1
+    v &= FOLD - 1
+    v <<= int(math.log2(FOLD))
+    v |= u
+    idx = v.ravel()
     total = np.bincount(idx, weights=grid.values, minlength=FOLD * FOLD)
     count = np.bincount(idx, minlength=FOLD * FOLD)
     return (total / np.maximum(count, 1)).reshape(FOLD, FOLD)
@@ -250,6 +254,16 @@ class _Correlator:
 
 
 def align(grid: _Grid, corr: _Correlator, scale: float, angle: float) -> Alignment:
+    key = (round(scale, 12), round(angle, 12), id(corr))
+    hit = grid._cache.get(key)
+    if hit is not None:  # the hill-climb revisits points it has scored
+        return hit
+    best = _align(grid, corr, scale, angle)
+    grid._cache[key] = best
+    return best
+
+
+def _align(grid: _Grid, corr: _Correlator, scale: float, angle: float) -> Alignment:
     tile = fold(grid, scale, angle)
     best = None
     for flip in (False, True):

@@ -62,3 +62,66 @@ class MaskState:
             m = TEMPORAL * self.prev + (1.0 - TEMPORAL) * m
         self.prev = m
         return m
+
+
+def _box_reflect(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """``scipy.ndimage.uniform_filter1d(a, size, axis, mode="reflect")`` for odd ``size``,
+    as a sum of shifted slices (float32, no running-sum cancellation)."""
+    r = size // 2
+    n = a.shape[axis]
+    pad = [(0, 0)] * a.ndim
+    pad[axis] = (r, r)
+    p = np.pad(a, pad, mode="symmetric")
+    sl = [slice(None)] * a.ndim
+    sl[axis] = slice(0, n)
+    out = p[tuple(sl)].copy()
+    for k in range(1, size):
+        sl[axis] = slice(k, k + n)
+        out += p[tuple(sl)]
+    out *= np.float32(1.0 / size)
+    return out
+
+
+def _box2(a: np.ndarray, size: int) -> np.ndarray:
+    return _box_reflect(_box_reflect(a, size, a.ndim - 2), size, a.ndim - 1)
+
+
+def half_luma(frames: np.ndarray) -> np.ndarray:
+    """[T, H, W, 3] uint8 (H, W even) -> [T, H/2, W/2] float32: the 2 x 2 mean of :func:`luma`
+    (luma is linear, so it is the luma of the 2 x 2 mean)."""
+    s = (frames[:, 0::2, 0::2].astype(np.uint16) + frames[:, 1::2, 0::2] + frames[:, 0::2, 1::2]
+         + frames[:, 1::2, 1::2])
+    w = np.array([0.299, 0.587, 0.114], dtype=np.float32) * np.float32(0.25)
+    return s[..., 0] * w[0] + s[..., 1] * w[1] + s[..., 2] * w[2]
+
+
+def half_masks(small: np.ndarray) -> np.ndarray:
+    """The mask of :func:`perceptual_mask` at half resolution, for a stack [T, h, w] of
+    half-resolution luma frames (vectorised, float32)."""
+    m1 = _box2(small, 5)
+    m2 = _box2(small * small, 5)
+    sd = np.sqrt(np.maximum(m2 - m1 * m1, np.float32(0.0)))
+    m = np.clip(sd * np.float32(1.0 / SD_REF), FLOOR, CEIL) / np.sqrt(
+        np.float32(1.0) + (sd * np.float32(1.0 / SD_EDGE)) ** 2)
+    return _box2(m.astype(np.float32), 3)
+
+
+def _up_axis(a: np.ndarray, axis: int) -> np.ndarray:
+    a = np.moveaxis(a, axis, 0)
+    n = a.shape[0]
+    out = np.empty((2 * n,) + a.shape[1:], dtype=np.float32)
+    q, t = np.float32(0.25), np.float32(0.75)
+    ev, od = out[0::2], out[1::2]
+    np.multiply(a, t, out=ev)
+    od[...] = ev
+    ev[1:] += q * a[:-1]
+    ev[0] += q * a[0]
+    od[:-1] += q * a[1:]
+    od[-1] += q * a[-1]
+    return np.moveaxis(out, 0, axis)
+
+
+def upsample2(m: np.ndarray) -> np.ndarray:
+    """Exact 2x linear upsampling of the last two axes, as ``scipy.ndimage.zoom(m, 2,
+    order=1, mode="nearest", grid_mode=True)``: output 2i sits at input i - 1/4, 2i+1 at i + 1/4."""
+    return np.ascontiguousarray(_up_axis(_up_axis(m, m.ndim - 2), m.ndim - 1))
