@@ -43,11 +43,13 @@ TARGETS = {**{a: 0.99 for a in ("none", "h264-crf23", "h264-crf30", "h265-crf30"
 
 @functools.lru_cache(maxsize=1)
 def code_tag() -> str:
-    """A fingerprint of the watermark and attack code: cached cases of an older watermark
-    are never mixed into a new run (each tag caches under its own folder)."""
+    """A fingerprint of the watermark code: cached cases of an older watermark are never
+    mixed into a new run (each tag caches under its own folder). Attack code is not in
+    it (adding an attack must not invalidate the rest): after changing an attack, start
+    with a fresh ``--out``."""
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha1()
-    for d in ("watermark", "detect/attacks"):
+    for d in ("watermark",):
         for f in sorted((root / d).rglob("*.py")):
             h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]

@@ -106,6 +106,27 @@ def test_camcord_and_chain(clip):
     _ok(adhoc(clip), clip, T=19, fps=24.0)
 
 
+def test_template_estimate_removes_a_static_pattern(clip):
+    """A static keyless pattern under moving content is estimated and subtracted: the
+    residual pattern energy drops, and the change is the same in R, G and B (luma only)."""
+    rng = np.random.default_rng(3)
+    pattern = rng.choice([-4.0, 4.0], size=clip.frames.shape[1:3])[None, :, :, None]
+    marked = clip.with_frames(np.clip(clip.frames + pattern, 0, 255).astype(np.uint8))
+    out = get("estimate-remove-1")(marked)
+    _ok(out, marked)
+    d = out.frames.astype(int) - marked.frames
+    unclipped = ((marked.frames > 40) & (marked.frames < 215)).all(axis=-1)
+    assert unclipped.mean() > 0.3
+    assert np.abs(d[..., 0] - d[..., 1])[unclipped].max() <= 1
+    assert np.abs(d[..., 1] - d[..., 2])[unclipped].max() <= 1
+
+    def corr(frames):
+        y = frames.astype(float).mean(axis=-1) - clip.frames.astype(float).mean(axis=-1)
+        return float((y * pattern[..., 0]).mean())
+
+    assert corr(out.frames) < 0.5 * corr(marked.frames)
+
+
 def test_every_registered_attack_runs(clip):
     small = clip.with_frames(clip.frames[:8])
     for a in resolve(None):

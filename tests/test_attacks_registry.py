@@ -21,7 +21,7 @@ REQUIRED = ["h264-crf23", "h264-crf30", "h264-crf40", "h264-500k-480p", "h265-cr
 
 def test_names_and_groups():
     assert set(REQUIRED) <= set(names())
-    assert groups() == ["none", "codec", "geometry", "photometric", "temporal", "screen", "camcord", "combined"]
+    assert groups() == ["none", "codec", "geometry", "photometric", "temporal", "screen", "camcord", "removal", "combined"]
     for n in REQUIRED:
         a = get(n)
         assert isinstance(a, Attack) and a.name == n and a.group in groups()

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Attack", "GROUPS", "fmt"]
 
 #: the attack families, in report order
-GROUPS = ("none", "codec", "geometry", "photometric", "temporal", "screen", "camcord", "combined")
+GROUPS = ("none", "codec", "geometry", "photometric", "temporal", "screen", "camcord", "removal", "combined")
 
 
 def fmt(x: float) -> str:

@@ -26,12 +26,13 @@ def _load() -> dict[str, Attack]:
         from .combined import COMBINED_ATTACKS
         from .geometry import GEOMETRY_ATTACKS
         from .photometric import PHOTOMETRIC_ATTACKS
+        from .removal import REMOVAL_ATTACKS
         from .screen import SCREEN_ATTACKS
         from .temporal import TEMPORAL_ATTACKS
 
         table: dict[str, Attack] = {}
         for family in ([Identity()], CODEC_ATTACKS(), GEOMETRY_ATTACKS(), PHOTOMETRIC_ATTACKS(),
-                       TEMPORAL_ATTACKS(), SCREEN_ATTACKS(), CAMCORD_ATTACKS(), COMBINED_ATTACKS()):
+                       TEMPORAL_ATTACKS(), SCREEN_ATTACKS(), CAMCORD_ATTACKS(), REMOVAL_ATTACKS(), COMBINED_ATTACKS()):
             for a in family:
                 assert a.name not in table, a.name
                 table[a.name] = a
