@@ -79,6 +79,7 @@ class PixelWatermark:
         _check_clip(clip)
         frames = clip.frames
         t, h, w = frames.shape[:3]
+        keep = None
         if h % 2 or w % 2:
             acc = np.zeros((h, w), dtype=np.float32)
             activity = np.zeros_like(acc)
@@ -97,11 +98,15 @@ class PixelWatermark:
             acc = np.zeros((h, w, 3), dtype=np.uint32)
             activity = np.zeros((h // 2, w // 2), dtype=np.float32)
             prev = None
+            # the half-resolution luma is kept for the per-frame trace when it is small
+            keep: list | None = [] if t * h * w <= 256 * 2 ** 20 else None
             for c0 in range(0, t, 8):
                 part = frames[c0:c0 + 8]
                 for f in part:
                     np.add(acc, f, out=acc)
                 ys = half_luma(part)
+                if keep is not None:
+                    keep.append(ys)
                 if prev is not None:
                     activity += np.abs(ys[0] - prev)
                 if len(ys) > 1:
@@ -110,7 +115,7 @@ class PixelWatermark:
             mean = luma(acc) / np.float32(t)
             activity = np.repeat(np.repeat(activity, 2, axis=0), 2, axis=1)
         result, al = self._extract_mean(mean, t, active_box(activity / max(t - 1, 1)))
-        result.per_frame = self.per_frame_evidence(frames, al)
+        result.per_frame = self.per_frame_evidence(frames, al, halves=keep)
         return result
 
     def extract_mean(self, mean_luma: np.ndarray, frames_used: int) -> ExtractResult:
@@ -157,7 +162,7 @@ class PixelWatermark:
             },
         ), al
 
-    def per_frame_evidence(self, frames: np.ndarray, al) -> list[float]:
+    def per_frame_evidence(self, frames: np.ndarray, al, halves: list | None = None) -> list[float]:
         """Per frame, the correlation of its luma with the search chips rendered in frame
         coordinates at the clip's alignment (high-passed): a cheap trace for plots (marked
         frames sit above zero, unmarked or replaced ones around it), not a test."""
@@ -177,9 +182,9 @@ class PixelWatermark:
             tmpl = tmpl - _box2(tmpl, 5)
             tmpl /= np.linalg.norm(tmpl) + 1e-12
             out = []
-            for c0 in range(0, len(frames), 16):
-                y = half_luma(frames[c0:c0 + 16])
-                y -= _box2(y, 5)
+            parts = halves if halves else (half_luma(frames[c0:c0 + 16]) for c0 in range(0, len(frames), 16))
+            for y in parts:
+                y = y - _box2(y, 5)
                 num = np.tensordot(y, tmpl, axes=([1, 2], [0, 1]))
                 den = np.sqrt(np.einsum("tij,tij->t", y, y)) + 1e-12
                 out += [float(x) for x in num / den]

@@ -89,10 +89,13 @@ def _box2(a: np.ndarray, size: int) -> np.ndarray:
 def half_luma(frames: np.ndarray) -> np.ndarray:
     """[T, H, W, 3] uint8 (H, W even) -> [T, H/2, W/2] float32: the 2 x 2 mean of :func:`luma`
     (luma is linear, so it is the luma of the 2 x 2 mean)."""
-    s = (frames[:, 0::2, 0::2].astype(np.uint16) + frames[:, 1::2, 0::2] + frames[:, 0::2, 1::2]
-         + frames[:, 1::2, 1::2])
-    w = np.array([0.299, 0.587, 0.114], dtype=np.float32) * np.float32(0.25)
-    return s[..., 0] * w[0] + s[..., 1] * w[1] + s[..., 2] * w[2]
+    t, h, w, _ = frames.shape
+    # pairs of horizontal neighbours are 6 contiguous bytes: add the two rows (uint16,
+    # exact), then one float32 product with the weights of both pixels
+    g = frames.reshape(t, h // 2, 2, w // 2, 6)
+    s = np.add(g[:, :, 0], g[:, :, 1], dtype=np.uint16)
+    wt = np.array([0.299, 0.587, 0.114], dtype=np.float32) * np.float32(0.25)
+    return s.astype(np.float32) @ np.concatenate([wt, wt])
 
 
 def half_masks(small: np.ndarray) -> np.ndarray:
