@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from provenance.errors import UsageError
+from watermark.stats import log10_binomial_sf
 
 __all__ = [
     "ALG_ID", "PAYLOAD_BITS", "DETECTION_P_VALUE", "LatentDecode",
@@ -126,6 +127,8 @@ class LatentDecode:
     log10_p: float
     per_frame: list[float] = field(default_factory=list)   # agreement per latent frame
     per_frame_p: list[float] = field(default_factory=list)  # binomial p per latent frame
+    ones: np.ndarray | None = None     # per payload bit: elements that read 1
+    counts: np.ndarray | None = None   # per payload bit: elements that carry it
 
     @property
     def detected(self) -> bool:
@@ -134,18 +137,6 @@ class LatentDecode:
     def bit_accuracy(self, payload: bytes) -> float:
         """Fraction of the 48 decoded bits equal to ``payload``'s (for benchmarks)."""
         return float(np.mean(self.bits == _payload_bits(payload)))
-
-
-def _log10_binom_tail(k: int, n: int) -> float:
-    """log10 P(Binomial(n, 1/2) >= k)."""
-    from scipy.stats import binom
-
-    v = float(binom.logsf(k - 1, n, 0.5))
-    if not math.isfinite(v):
-        # beyond double range: the Chernoff bound -n * KL(k/n || 1/2) is an upper bound
-        q = min(max(k / n, 1e-12), 1 - 1e-12)
-        v = -n * (q * math.log(2 * q) + (1 - q) * math.log(2 * (1 - q)))
-    return v / math.log(10)
 
 
 def decode_noise(noise, key: bytes, *, time_axis: int | None = None, searched: int = 1) -> LatentDecode:
@@ -168,18 +159,18 @@ def decode_noise(noise, key: bytes, *, time_axis: int | None = None, searched: i
     agree = observed == bits[assign]
     k = int(agree.sum())
     # 3. p-value: binomial tail, union bound over codewords, Bonferroni over searches
-    log10_p = _log10_binom_tail(k, n) + PAYLOAD_BITS * math.log10(2) + math.log10(max(1, searched))
+    log10_p = log10_binomial_sf(k, n) + PAYLOAD_BITS * math.log10(2) + math.log10(max(1, searched))
     log10_p = min(0.0, log10_p)
     per_frame, per_frame_p = [], []
     if time_axis is not None:
         a = np.moveaxis(agree.reshape(z.shape), time_axis, 0).reshape(z.shape[time_axis], -1)
         for row in a:
             per_frame.append(float(row.mean()))
-            per_frame_p.append(float(10 ** _log10_binom_tail(int(row.sum()), row.size)))
+            per_frame_p.append(float(10 ** log10_binomial_sf(int(row.sum()), row.size)))
     return LatentDecode(
         payload=np.packbits(bits).tobytes(), bits=bits, confidence=np.abs(2 * vote - 1),
         agreement=k / n, elements=n, p_value=float(10 ** log10_p), log10_p=log10_p,
-        per_frame=per_frame, per_frame_p=per_frame_p,
+        per_frame=per_frame, per_frame_p=per_frame_p, ones=ones.astype(np.int64), counts=counts.astype(np.int64),
     )
 
 
@@ -233,8 +224,21 @@ class LatentWatermark:
             frames_used=int(info.get("frames_used", clip.num_frames)), per_frame=per_frame,
             extra={"agreement": d.agreement, "elements": d.elements, "log10_p": d.log10_p,
                    "latent_frame_agreement": d.per_frame, "latent_frame_p": d.per_frame_p,
-                   "suspect_latent_frames": suspect_frames(d), **{k: v for k, v in info.items() if k != "time_axis"}},
+                   "suspect_latent_frames": suspect_frames(d), **{k: v for k, v in info.items() if k != "time_axis"},
+                   # per-bit tallies (arrays stay out of the JSON): what identify() compares
+                   "vote_ones": d.ones, "vote_counts": d.counts},
         )
+
+    def identify(self, result, candidates: list[bytes]):
+        """Which of the known ``candidates`` (e.g. the manifest store's identifiers) the
+        recovered noise agrees with: :func:`watermark.identify.match_votes`. Far more
+        sensitive than the blind decode, whose p-value pays for all 2^48 identifiers."""
+        from watermark.identify import match_votes
+
+        ones, counts = result.extra.get("vote_ones"), result.extra.get("vote_counts")
+        if ones is None or counts is None:
+            return None
+        return match_votes(ones, counts, candidates)
 
 
 def suspect_frames(d: LatentDecode, alpha: float = 1e-3) -> list[int]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from watermark.base import ExtractResult
 from watermark.ecc import encode_identifier
-from watermark.identify import match_identifier
+from watermark.identify import match_identifier, match_votes
 
 
 def _noisy_codeword(identifier: bytes, error_rate: float, rng) -> np.ndarray:
@@ -50,5 +50,93 @@ def test_fuse_identifies_a_crc_failed_detection_through_the_store(keys_dir):
     bits = _noisy_codeword(true, 0.2, np.random.default_rng(3))
     res = ExtractResult(alg=PIXEL_ALG_ID, detected=True, p_value=1e-9, payload=None, bits=bits,
                         confidence=np.ones(bits.size), frames_used=10, per_frame=[], extra={})
-    found = _identify_in_store(res, PIXEL_ALG_ID, keys_dir)
-    assert found is not None and found.identifier == true
+    from watermark.registry import get_algorithm
+
+    found, n = _identify_in_store(get_algorithm(PIXEL_ALG_ID, os.urandom(32)), res, keys_dir)
+    assert n == 51 and found is not None and found.identifier == true
+
+
+def _latent_noise(identifier: bytes, key: bytes, flip: float, rng, n: int = 10240) -> np.ndarray:
+    """Marked noise whose signs a VAE round trip left right only with probability 1 - flip."""
+    from generate.latent_watermark import make_noise
+
+    z = make_noise((n,), identifier, key, seed=int(rng.integers(1 << 30)))
+    return np.where(rng.random(n) < flip, -z, z)
+
+
+def test_vote_matching_finds_a_weak_latent_mark_the_blind_decode_misses():
+    from generate.latent_watermark import decode_noise
+
+    rng = np.random.default_rng(4)
+    key = os.urandom(32)
+    for _ in range(5):
+        true = os.urandom(6)
+        cands = [os.urandom(6) for _ in range(2000)] + [true]
+        # sign agreement 0.54 on 10,240 elements: the blind decode gets some bits wrong
+        d = decode_noise(_latent_noise(true, key, 0.46, rng), key)
+        assert d.payload != true
+        m = match_votes(d.ones, d.counts, cands)
+        assert m is not None and m.identifier == true and m.log10_p <= -6 and m.bits == 10240
+
+
+def test_vote_matching_p_values_are_calibrated_without_a_mark():
+    """Unmarked noise against 200 candidates, 300 times: the union-bounded p never claims
+    a match, and its smallest values are not smaller than chance allows."""
+    from generate.latent_watermark import decode_noise
+
+    rng = np.random.default_rng(5)
+    key = os.urandom(32)
+    cands = [os.urandom(6) for _ in range(200)]
+    lows = 0
+    for _ in range(300):
+        d = decode_noise(rng.standard_normal(4800).astype(np.float32), key)
+        assert match_votes(d.ones, d.counts, cands) is None
+        agree = [int(np.where(np.unpackbits(np.frombuffer(c, np.uint8)).astype(bool), d.ones, d.counts - d.ones).sum())
+                 for c in cands]
+        from watermark.stats import log10_binomial_sf
+
+        lows += (log10_binomial_sf(max(agree), int(d.counts.sum())) + np.log10(len(cands))) <= np.log10(0.05)
+    assert lows <= 0.05 * 300 + 3 * np.sqrt(0.05 * 0.95 * 300)
+
+
+def test_vote_matching_rejects_bad_tallies():
+    import pytest
+
+    with pytest.raises(ValueError):
+        match_votes(np.array([3]), np.array([2]), [os.urandom(6)])
+    with pytest.raises(ValueError):
+        match_votes(np.zeros(8), np.ones(8), [os.urandom(6)])
+    assert match_votes(np.zeros(48), np.ones(48), []) is None
+
+
+def test_fuse_latent_store_test_is_bonferroni_combined(keys_dir):
+    """A weak latent mark (blind decode not detected) is detected through the store with
+    p = 2 x the store's p; unmarked noise is not, and its p is doubled too."""
+    from detect.fuse import _latent_store_test
+    from generate.latent_watermark import ALG_ID, LatentWatermark, decode_noise
+    from provenance.store import ManifestStore
+
+    rng = np.random.default_rng(6)
+    key = os.urandom(32)
+    true = os.urandom(6)
+    store = ManifestStore(keys_dir)
+    for ident in [os.urandom(6) for _ in range(100)] + [true]:
+        store.add(alg=ALG_ID, value=base64.b64encode(ident).decode())
+    alg = LatentWatermark(pipe=None, key=key)
+
+    def run(noise):
+        d = decode_noise(noise, key)
+        res = ExtractResult(alg=ALG_ID, detected=d.detected, p_value=d.p_value, payload=None, bits=d.bits,
+                            confidence=d.confidence, frames_used=17, per_frame=[],
+                            extra={"vote_ones": d.ones, "vote_counts": d.counts})
+        entry = res.to_dict()
+        _latent_store_test(alg, res, entry, keys_dir)
+        return d, entry
+
+    d, entry = run(_latent_noise(true, key, 0.462, rng))
+    assert not d.detected and entry["detected"] and entry["identified"]["payload"] == true.hex()
+    assert entry["p_value"] == min(1.0, 2 * min(d.p_value, entry["p_value_tests"]["store_match"])) <= 1e-6
+    assert "vote_ones" not in entry  # arrays stay out of the JSON
+    d, entry = run(rng.standard_normal(10240).astype(np.float32))
+    assert not entry["detected"] and entry["payload"] is None and "identified" not in entry
+    assert entry["p_value"] == min(1.0, 2 * d.p_value)

@@ -118,6 +118,13 @@ class PixelWatermark:
         result.per_frame = self.per_frame_evidence(frames, al, halves=keep)
         return result
 
+    def identify(self, result: ExtractResult, candidates: list[bytes]):
+        """Which of the known ``candidates`` a detected mark's coded bits fit, when the
+        blind decode failed its CRC (:func:`watermark.identify.match_identifier`)."""
+        from watermark.identify import match_identifier
+
+        return match_identifier(result.bits, candidates)
+
     def extract_mean(self, mean_luma: np.ndarray, frames_used: int) -> ExtractResult:
         """Detection from the mean luma of ``frames_used`` frames (the sufficient statistic)."""
         return self._extract_mean(mean_luma, frames_used)[0]
