@@ -39,11 +39,12 @@ bench-provenance: $(STAMP)
 
 bench-watermark: $(STAMP) bench-deps
 	$(PY) -m pytest -q -m slow -p no:cacheprovider tests/test_watermark_attacks.py tests/test_watermark_null.py
-	$(PY) -m bench.robustness -o bench-results/robustness
+	$(PY) -m bench.robustness --out bench-results/robustness
 
 bench-generator: $(STAMP)
 	$(PY) -m generate.analyser --json bench-results/generator.json --sheet bench-results/contact-sheet.png --force
 	$(PY) -m bench.latent_watermark --json bench-results/latent_watermark.json
+	$(PY) -m bench.generate_speed --json bench-results/generate_speed.json
 
 bench-detector: $(STAMP) bench-deps
 	$(PY) bench/classifier.py all
