@@ -67,3 +67,37 @@ def test_overflow_is_503_with_retry_after(clip_bytes, tmp_path):
     assert codes <= {200, 503}, codes
     assert 200 in codes and 503 in codes
     assert all(ra and int(ra) > 0 for s, _, ra in results if s == 503)
+
+
+def _sleeping_detector(seconds: float):
+    def detect(path, **_kw) -> dict:
+        time.sleep(seconds)
+        return {"verdict": "unknown"}
+
+    return detect
+
+
+def test_a_moving_queue_is_served_past_the_queue_timeout(clip_bytes, tmp_path):
+    # bench/service_load.py --uploads 60 --concurrency 50 (2026-12-03): with ~3-6 s detections,
+    # 29 of 60 admitted uploads got 503 after waiting 60 s for a slot, though the queue was
+    # moving; a waiter is now refused only when no slot has been freed for queue_timeout_s
+    settings = ServiceSettings(detector=_sleeping_detector(0.25), tmp_dir=tmp_path, max_concurrency=1,
+                               max_queue=16, queue_timeout_s=0.6)
+    with running_server(settings) as url:
+        results = _burst(url, clip_bytes, 8)
+        load = httpx.get(f"{url}/healthz").json()["load"]
+    assert [s for s, _, _ in results] == [200] * 8
+    assert max(t for _, t, _ in results) > 1.0  # the last ones waited longer than queue_timeout_s
+    assert load["admitted"] == 0 and load["running"] == 0
+
+
+def test_a_stuck_queue_answers_503_with_retry_after(clip_bytes, tmp_path):
+    settings = ServiceSettings(detector=_sleeping_detector(3.0), tmp_dir=tmp_path, max_concurrency=1,
+                               max_queue=16, queue_timeout_s=0.4)
+    with running_server(settings) as url:
+        results = _burst(url, clip_bytes, 3)
+    codes = sorted(s for s, _, _ in results)
+    assert codes == [200, 503, 503], codes
+    refused = [(t, ra) for s, t, ra in results if s == 503]
+    assert all(ra and int(ra) > 0 for _, ra in refused)
+    assert all(t < 2.5 for t, _ in refused)  # refused once the slot stood still, not after the holder ended

@@ -5,12 +5,20 @@ server neither disk nor CPU. Waiting requests get a slot first-come first-served
 A slot is released only when the detection thread has really finished (even when
 its request already timed out), so no more than ``max_concurrency`` threads ever
 work on uploads.
+
+An admitted request waits as long as the queue moves: it gets 503 only when no slot
+has been freed for ``timeout_s`` (the workers are stuck, e.g. on detections past their
+time limit, which a thread cannot abandon). A limit on the wait itself would refuse,
+after making them wait, requests the bounded queue was about to serve: with 2 workers
+and 3 s detections, the 50th of 50 concurrent uploads waits about 75 s, and a 60 s
+limit turned half of such a burst into 503s (bench/service_load.py, 2026-12-03).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import time
 
 from .errors import ServiceError
 
@@ -28,6 +36,7 @@ class Gate:
         self._running = 0       # slots held by detection threads
         self._waiters: collections.deque[asyncio.Future] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._last_release = time.monotonic()  # when a slot was last freed (the queue last moved)
 
     def busy(self) -> ServiceError:
         return ServiceError(503, "busy", "the service is at capacity; retry later",
@@ -43,20 +52,28 @@ class Gate:
         self._admitted -= 1
 
     async def acquire_slot(self, timeout_s: float) -> None:
-        """Wait for a worker slot, first come first served; 503 after ``timeout_s``."""
+        """Wait for a worker slot, first come first served; 503 once no slot has been
+        freed for ``timeout_s`` (counted from when this request started waiting)."""
         self._loop = asyncio.get_running_loop()
         if self._running < self.max_concurrency and not self._waiters:
             self._running += 1
             return
         fut = self._loop.create_future()
         self._waiters.append(fut)
+        joined = time.monotonic()
         try:
-            await asyncio.wait_for(asyncio.shield(fut), timeout_s)
-        except asyncio.TimeoutError:
-            if fut.done() and not fut.cancelled():
-                return  # granted at the last moment: keep it
-            fut.cancel()
-            raise self.busy() from None
+            while True:
+                remaining = timeout_s - (time.monotonic() - max(joined, self._last_release))
+                if remaining <= 0:
+                    if fut.done() and not fut.cancelled():
+                        return  # granted at the last moment: keep it
+                    fut.cancel()
+                    raise self.busy()
+                try:
+                    await asyncio.wait_for(asyncio.shield(fut), remaining)
+                    return
+                except asyncio.TimeoutError:
+                    continue  # a slot freed meanwhile restarts the clock; else the next pass refuses
         except asyncio.CancelledError:
             # the client went away while waiting: hand a slot granted meanwhile to the next one
             if fut.done() and not fut.cancelled():
@@ -66,6 +83,7 @@ class Gate:
             raise
 
     def _release(self) -> None:
+        self._last_release = time.monotonic()
         while self._waiters:
             fut = self._waiters.popleft()
             if not fut.done():

@@ -32,7 +32,7 @@ class ServiceSettings:
     max_upload_bytes: int = 200 * MIB       # larger bodies get 413 while still streaming
     max_concurrency: int = 2                # detections running at once (one per core here)
     max_queue: int = 64                     # requests waiting for a slot; beyond that 503
-    queue_timeout_s: float = 60.0           # longest wait for a slot before 503
+    queue_timeout_s: float = 60.0           # waiters get 503 when no slot has been freed for this long
     detect_timeout_s: float = 120.0         # wall-clock budget of one detection -> 422
     max_frames: int = 1800                  # 60 s at 30 fps
     max_pixels: int = 1920 * 1080           # per frame
