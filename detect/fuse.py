@@ -56,22 +56,31 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
         key = load_watermark_key(keys_dir)
     except FramemarkError as exc:
         return [{"alg": a, "skipped": True, "reason": f"no watermark key ({exc})"} for a in algorithms()], {}
-    pipe = None
-    if latent is not False:
+    pipe = shape_skip = None
+    if latent is None and "pipe" not in _PIPE_CACHE:
+        # decided from the installed model's metadata, without loading it (diffusers and the
+        # weights: ~5 s and ~200 MiB a process): a clip of another shape is skipped as after a load
+        size = _installed_model_size()
+        shape_skip = _geometry_mismatch(clip, *size) if size else None
+    if latent is not False and shape_skip is None:
         pipe = _generator_pipe(force=latent is True)
     results, payloads = [], {}
     alg_ids = algorithms()
-    if pipe is not None and LATENT_ALG_ID not in alg_ids:
+    if (pipe is not None or shape_skip) and LATENT_ALG_ID not in alg_ids:
         alg_ids = sorted({*alg_ids, LATENT_ALG_ID})
     for alg_id in alg_ids:
         t0 = time.perf_counter()
         try:
             if alg_id == LATENT_ALG_ID:
+                if shape_skip:
+                    results.append({"alg": alg_id, "skipped": True, "reason": shape_skip})
+                    continue
                 if pipe is None:
                     results.append({"alg": alg_id, "skipped": True,
                                     "reason": "the generator model is not installed (the latent watermark needs it)"})
                     continue
-                mismatch = None if latent is True else _geometry_mismatch(clip, pipe)
+                cfg = getattr(pipe, "framemark_config", None)
+                mismatch = None if latent is True or cfg is None else _geometry_mismatch(clip, cfg.width, cfg.height)
                 if mismatch:
                     results.append({"alg": alg_id, "skipped": True, "reason": mismatch})
                     continue
@@ -147,21 +156,43 @@ def _latent_store_test(alg, res, entry: dict, keys_dir: Path) -> None:
         entry["payload"] = None
 
 
-def _geometry_mismatch(clip, pipe) -> str | None:
-    """Why this clip cannot be the built-in model's output, or None if it can.
+def _geometry_mismatch(clip, width: int, height: int) -> str | None:
+    """Why this clip cannot be the output of the built-in model (``width`` x ``height``),
+    or None if it can.
 
     The latent check inverts the whole sampler (seconds of CPU, one clip at a time per
     loaded model). The model makes clips of one aspect ratio; a resize keeps it, so a clip
     of another shape (a 16:9 camera upload) cannot carry its latent mark unless cropped,
     and is not worth the inversion. ``latent=True`` (``--latent``) checks regardless."""
-    cfg = getattr(pipe, "framemark_config", None)
-    if cfg is None:
-        return None
-    model_ratio, clip_ratio = cfg.width / cfg.height, clip.width / clip.height
+    model_ratio, clip_ratio = width / height, clip.width / clip.height
     if abs(clip_ratio / model_ratio - 1.0) > 0.02:
-        return (f"a {clip.width}x{clip.height} clip cannot be the built-in model's {cfg.width}x{cfg.height} "
+        return (f"a {clip.width}x{clip.height} clip cannot be the built-in model's {width}x{height} "
                 "output (aspect ratio); --latent checks it anyway")
     return None
+
+
+#: where generate.model.DEFAULT_MODEL_DIR is, inside the ``generate`` package (a test keeps them equal)
+MODEL_SUBDIR = ("weights", "framemark-tiny-t2v")
+
+
+def _installed_model_size() -> tuple[int, int] | None:
+    """(width, height) of the installed built-in generator, read from its framemark.json
+    without importing ``generate.model`` (torch, diffusers); None when not installed or
+    not known (then the model is loaded and its own config decides, as before)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("generate")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    model_dir = Path(list(spec.submodule_search_locations)[0]).joinpath(*MODEL_SUBDIR)
+    try:
+        if not (model_dir / "model_index.json").is_file():
+            return None
+        cfg = json.loads((model_dir / "framemark.json").read_text())["config"]
+        return int(cfg["width"]), int(cfg["height"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 _PIPE_CACHE: dict = {}

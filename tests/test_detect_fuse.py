@@ -78,3 +78,41 @@ def test_tampered_manifest_is_tampered(tmp_path, keys_dir):
     r = detect_file(bad, keys_dir=keys_dir, latent=False)
     assert r["c2pa"]["state"] == "invalid"
     assert r["verdict"] == "tampered"
+
+
+def test_model_metadata_path_is_the_generators():
+    from detect import fuse
+
+    model = pytest.importorskip("generate.model")
+    pkg = model.DEFAULT_MODEL_DIR.parents[len(fuse.MODEL_SUBDIR) - 1]
+    assert pkg.joinpath(*fuse.MODEL_SUBDIR) == model.DEFAULT_MODEL_DIR
+
+
+def test_clip_of_another_shape_skips_the_latent_check_without_loading_the_generator(tmp_path, keys_dir):
+    # the service's first upload used to load the generator (diffusers + weights: ~5 s and
+    # ~200 MiB a process, measured 2026-12-03) only to skip the latent check of a 16:9 clip
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from detect.fuse import _installed_model_size
+
+    size = _installed_model_size()
+    if size is None:
+        pytest.skip("the built-in generator is not installed")
+    clip = tmp_path / "wide.mp4"
+    write_clip(clip, Clip(_frames(t=16, h=90, w=160), 8.0), crf=23)
+    code = ("import json, sys; from detect.fuse import detect_file; "
+            f"r = detect_file({str(clip)!r}, keys_dir={str(keys_dir)!r}); "
+            "print(json.dumps({'latent': [w for w in r['watermarks'] if 'latent' in w['alg']], "
+            "'diffusers': 'diffusers' in sys.modules}))")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not got["diffusers"]
+    (latent,) = got["latent"]
+    assert latent["skipped"] and "aspect ratio" in latent["reason"] and f"{size[0]}x{size[1]}" in latent["reason"]
