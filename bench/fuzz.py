@@ -1,6 +1,6 @@
 """Fuzz the upload endpoint and the detector with >= 1,000 malformed inputs.
 
-    nice -n 10 .venv/bin/python bench/fuzz.py [--n 1000] [--seed 1234] [--fixtures DIR] [-o report.json]
+    nice -n 10 .venv/bin/python -m bench.fuzz [--n 1000] [--seed 1234] [--fixtures DIR] [--empty-keys] [-o report.json]
 
 1. Service: ``framemark serve`` runs as a child process on 127.0.0.1 (a free port);
    every case is POSTed to /v1/detect, one at a time plus two in parallel.
@@ -9,6 +9,8 @@
    process; an exception that is not a FramemarkError, a dead child, or a run over
    the time limit is a failure (a FramemarkError is the clean refusal we want).
 
+The keys folder is a freshly initialised identity (watermark key included), so the
+watermark extraction and recovery paths are fuzzed too (``--empty-keys``: a bare folder).
 The corpus comes from detect/service/fuzz_corpus.py (deterministic in --seed).
 Exit status 0 when there were no failures. Only loopback traffic; every loop bounded.
 """
@@ -46,6 +48,18 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def prepare_keys(keys_dir: Path, empty: bool = False) -> Path:
+    """The server's keys folder: an initialised identity (signer + watermark key), so every
+    signal runs as deployed (C2PA trust, watermark extraction, recovery), or, with
+    ``empty``, a bare folder (no watermark check: the set-up of the first runs)."""
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    if not empty:
+        from provenance.keys import init_identity
+
+        init_identity(keys_dir)
+    return keys_dir
 
 
 def start_server(keys_dir: Path, timeout_s: float, detector: str | None) -> tuple[subprocess.Popen, str]:
@@ -182,6 +196,8 @@ def summarise(rows: list[dict], key: str) -> dict:
     secs = sorted(r["seconds"] for r in rows)
     return {"cases": len(rows), "failures": sum(1 for r in rows if r["failure"]),
             "by_" + key: dict(collections.Counter(str(r[key]) for r in rows)),
+            **({"by_code": dict(collections.Counter(f"{r['status']} {r['code']}" for r in rows if r.get("code")))}
+               if key == "status" else {}),
             "p50_s": secs[len(secs) // 2] if secs else None, "max_s": secs[-1] if secs else None,
             "failed": [r for r in rows if r["failure"]][:50]}
 
@@ -195,12 +211,17 @@ def main(argv=None) -> int:
     ap.add_argument("--detector", default=None,
                     help="module:function of the detector (default detect.fuse:detect_file via framemark serve)")
     ap.add_argument("--skip-detect", action="store_true", help="fuzz only the service")
+    ap.add_argument("--empty-keys", action="store_true",
+                    help="an empty keys folder (no watermark key: the watermark and recovery paths are skipped); "
+                         "default: a freshly initialised identity")
     ap.add_argument("-o", "--output", help="write the full JSON report here")
     args = ap.parse_args(argv)
 
     seeds = seed_files(args.fixtures)
-    report = {"n": args.n, "seed": args.seed, "seeds": sorted(seeds)}
+    report = {"n": args.n, "seed": args.seed, "seeds": sorted(seeds),
+              "keys": "empty" if args.empty_keys else "initialised"}
     with tempfile.TemporaryDirectory(prefix="framemark-fuzz-keys-") as keys:
+        prepare_keys(Path(keys), empty=args.empty_keys)
         proc, url = start_server(Path(keys), args.limit, args.detector)
         try:
             t0 = time.perf_counter()
