@@ -130,11 +130,16 @@ class PixelWatermark:
         return self._extract_mean(mean_luma, frames_used)[0]
 
     def _extract_mean(self, mean_luma: np.ndarray, frames_used: int, box=None):
-        from .detect import cell_values, search, whiten
+        from .detect import cell_values, quick_align, search, whiten
         from .pattern import KeyedTile
 
         tile = KeyedTile.from_key(self.key)
-        al = search(whiten(mean_luma), tile)
+        res = whiten(mean_luma)
+        al = quick_align(res, tile)
+        if al is not None:
+            box = None  # the frame is aligned as it is: nothing to find in a sub-window
+        else:
+            al = search(res, tile)
         if box is not None:
             # the moving part of the frame (a player window in a screen recording, a
             # letterboxed picture): searched on its own too, the better sync score (set A
