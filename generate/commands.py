@@ -47,19 +47,30 @@ def register(subparsers) -> None:
     t = subparsers.add_parser(
         "train-generator", help="train (or resume training) the built-in text-to-video model",
         description="Train framemark-tiny-t2v on the procedural world; re-run the same command to resume.")
-    t.add_argument("--run", required=True, help="run folder (checkpoints, cache, loss.jsonl, export/)")
-    t.add_argument("--stage", choices=["vae", "dit", "all"], default="all")
-    t.add_argument("--config", choices=["default", "tiny"], default="default")
-    t.add_argument("--init-from", help="start from a saved model folder (skips the VAE stage)")
-    t.add_argument("--vae-steps", type=int)
-    t.add_argument("--dit-steps", type=int)
-    t.add_argument("--pool", type=int, help="clips in the latent cache")
-    t.add_argument("--batch", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--export-every", type=int)
-    t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--no-progress", action="store_true")
+    add_train_arguments(t)
     t.set_defaults(func=_train)
+
+
+def add_train_arguments(p) -> None:
+    """The training options, shared by ``python -m generate.train`` and ``framemark train-generator``
+    (here, not in generate.train, so that building the CLI imports neither numpy nor torch)."""
+    p.add_argument("--run", required=True, help="run folder (checkpoints, cache, loss.jsonl, export/)")
+    p.add_argument("--stage", choices=["vae", "decoder", "dit", "all"], default="all",
+                   help="all = vae then dit; decoder = fine-tune only the VAE decoder (--decoder-steps more steps)")
+    p.add_argument("--config", choices=["default", "tiny"], default="default")
+    p.add_argument("--init-from", help="start from a saved model folder (skips the VAE stage)")
+    p.add_argument("--vae-steps", type=int)
+    p.add_argument("--dit-steps", type=int)
+    p.add_argument("--decoder-steps", type=int)
+    p.add_argument("--pool", type=int, help="number of clips in the latent cache")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--export-every", type=int)
+    # on a shared 2-core machine, 1 thread was 10x faster than 2 (no OpenMP spin-waiting
+    # against other engineers' processes); use 2 only when the machine is yours
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--export-to", help="only write the run's latest checkpoint as a model folder here")
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -104,17 +115,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .model import DEFAULT_CONFIG, TINY_CONFIG
-    from .train import TrainSettings, train
+    from .train import run_from_args
 
-    kw = {k: v for k, v in dict(vae_steps=args.vae_steps, dit_steps=args.dit_steps, pool=args.pool,
-                                batch=args.batch, lr=args.lr, export_every=args.export_every).items()
-          if v is not None}
-    for k, v in kw.items():
-        if v <= 0:
-            raise UsageError(f"--{k.replace('_', '-')} must be positive, got {v}")
-    stages = ("vae", "dit") if args.stage == "all" else (args.stage,)
-    out = train(args.run, TINY_CONFIG if args.config == "tiny" else DEFAULT_CONFIG, stages, TrainSettings(**kw),
-                init_from=args.init_from, threads=args.threads, progress=not args.no_progress)
-    print(f"done; model folder: {out}")
+    print(run_from_args(args))
     return 0

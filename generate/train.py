@@ -407,49 +407,36 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
     return run / "export"
 
 
-def main(argv: list[str] | None = None) -> int:
+def run_from_args(a) -> str:
+    """Carry out parsed training options; returns the line to print. Raises FramemarkError."""
     from .model import DEFAULT_CONFIG, TINY_CONFIG
 
-    p = argparse.ArgumentParser(prog="python -m generate.train", description=__doc__.splitlines()[0])
-    p.add_argument("--run", required=True, help="run folder (checkpoints, cache, loss.jsonl, export/)")
-    p.add_argument("--stage", choices=["vae", "decoder", "dit", "all"], default="all",
-                   help="all = vae then dit; decoder = fine-tune only the VAE decoder (--decoder-steps more steps)")
-    p.add_argument("--config", choices=["default", "tiny"], default="default")
-    p.add_argument("--init-from", help="start from a saved model folder (skips the VAE stage)")
-    p.add_argument("--vae-steps", type=int)
-    p.add_argument("--dit-steps", type=int)
-    p.add_argument("--decoder-steps", type=int)
-    p.add_argument("--pool", type=int, help="number of clips in the latent cache")
-    p.add_argument("--batch", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--export-every", type=int)
-    # on a shared 2-core machine, 1 thread was 10x faster than 2 (no OpenMP spin-waiting
-    # against other engineers' processes); use 2 only when the machine is yours
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--export-to", help="only write the run's latest checkpoint as a model folder here")
-    a = p.parse_args(argv)
     if a.export_to:
-        from provenance.errors import FramemarkError
-
-        try:
-            print(f"exported: {export_checkpoint(a.run, a.export_to)}")
-        except FramemarkError as exc:
-            print(f"generate.train: error: {exc}", file=sys.stderr)
-            return 2
-        return 0
-    kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, decoder_steps=a.decoder_steps, pool=a.pool, batch=a.batch,
-                                lr=a.lr, export_every=a.export_every).items() if v is not None}
+        return f"exported: {export_checkpoint(a.run, a.export_to)}"
+    kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, decoder_steps=a.decoder_steps,
+                                pool=a.pool, batch=a.batch, lr=a.lr, export_every=a.export_every).items()
+          if v is not None}
+    for k, v in kw.items():
+        if v <= 0:
+            raise UsageError(f"--{k.replace('_', '-')} must be positive, got {v}")
     stages = ("vae", "dit") if a.stage == "all" else (a.stage,)
+    out = train(a.run, TINY_CONFIG if a.config == "tiny" else DEFAULT_CONFIG, stages, TrainSettings(**kw),
+                init_from=a.init_from, threads=a.threads, progress=not a.no_progress)
+    return f"done; model folder: {out}"
+
+
+def main(argv: list[str] | None = None) -> int:
     from provenance.errors import FramemarkError
 
+    from .commands import add_train_arguments
+
+    p = argparse.ArgumentParser(prog="python -m generate.train", description=__doc__.splitlines()[0])
+    add_train_arguments(p)
     try:
-        out = train(a.run, TINY_CONFIG if a.config == "tiny" else DEFAULT_CONFIG, stages, TrainSettings(**kw),
-                    init_from=a.init_from, threads=a.threads, progress=not a.no_progress)
+        print(run_from_args(p.parse_args(argv)))
     except FramemarkError as exc:
         print(f"generate.train: error: {exc}", file=sys.stderr)
         return 2
-    print(f"done; model folder: {out}")
     return 0
 
 
