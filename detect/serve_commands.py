@@ -48,7 +48,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = ServiceSettings(keys_dir=_resolve_keys(args.keys), max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
                                max_concurrency=args.max_concurrency, max_queue=args.max_queue,
-                               detect_timeout_s=args.timeout)
+                               detect_timeout_s=args.timeout, warm_up=True)
     # bind here, not inside uvicorn: uvicorn answers a taken port with sys.exit, we with one line
     import socket
 

