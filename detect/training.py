@@ -28,7 +28,7 @@ from provenance.errors import FramemarkError, UsageError
 
 __all__ = ["VIDEO_SUFFIXES", "Dataset", "list_videos", "featurize", "train", "evaluate", "ATTACK_NAME"]
 
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg")
 ATTACK_NAME = "h264-crf30+resize-0.5"
 
 
