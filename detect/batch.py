@@ -18,17 +18,17 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 from provenance.errors import FramemarkError, UsageError
+from provenance.fileio import VIDEO_SUFFIXES
 
 __all__ = ["collect_inputs", "done_inputs", "run_batch", "BatchSummary"]
 
-_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
 
 
 def collect_inputs(target: str | Path) -> list[Path]:
     """The files a batch covers: every video under a folder, or the lines of a list file."""
     target = Path(target)
     if target.is_dir():
-        files = sorted(p for p in target.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
+        files = sorted(p for p in target.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
         if not files:
             raise UsageError(f"{target}: no video files in this folder")
         return files

@@ -146,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _looks_like_list(path: Path) -> bool:
     """A text file of paths, not a video: decided from the first bytes, never the name."""
+    from provenance.fileio import VIDEO_SUFFIXES
     from provenance.media import sniff_media_type
 
     try:
@@ -160,7 +161,7 @@ def _looks_like_list(path: Path) -> bool:
     except UnicodeDecodeError:
         return False
     first = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
-    return bool(first) and Path(first).suffix.lower() in (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+    return bool(first) and Path(first).suffix.lower() in VIDEO_SUFFIXES
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from provenance.errors import FramemarkError, UsageError
+from provenance.fileio import VIDEO_SUFFIXES
 
 __all__ = ["VIDEO_SUFFIXES", "Dataset", "list_videos", "featurize", "train", "evaluate", "ATTACK_NAME"]
 
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg")
 ATTACK_NAME = "h264-crf30+resize-0.5"
 
 

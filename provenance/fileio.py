@@ -16,7 +16,10 @@ from typing import Iterator
 
 from .errors import InputError, OutputExistsError, UsageError
 
-__all__ = ["atomic_output", "check_input_file", "check_output_path", "write_bytes_atomic", "write_private_file"]
+__all__ = ["atomic_output", "check_input_file", "check_output_path", "write_bytes_atomic", "write_private_file", "VIDEO_SUFFIXES"]
+
+#: file endings taken as video when a folder or list is walked (batch detection, training)
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg")
 
 
 def check_input_file(path: str | os.PathLike) -> Path:
