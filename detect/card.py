@@ -51,13 +51,18 @@ def render_card(report: dict) -> str:
             pay = (f", id {w['payload']}" if w.get("payload") else
                    f", id {ident['payload']} (matched in the manifest store)" if ident.get("payload") else "")
             lines.append(f"  watermark   {w.get('alg')}: {found}, p = {_p(w.get('p_value'))}{pay}")
+    recovered: dict = {}  # one line per manifest, however many watermarks led to it
+    failed = []
     for r in report.get("recovery", {}).get("results", []):
         if r.get("status") == "recovered":
-            who = (r.get("signer") or {}).get("common_name") or "?"
-            lines.append(f"  recovered   manifest {r.get('manifest_id')} from {r.get('source')} (signer {who}; "
-                         "recovered, not valid for this file)")
+            recovered.setdefault((r.get("manifest_id"), r.get("source")), (r, []))[1].append(r.get("alg") or "?")
         else:
-            lines.append(f"  recovery    {r.get('status')}: {r.get('reason')}")
+            failed.append(f"  recovery    {r.get('status')}: {r.get('reason')}")
+    for (mid, source), (r, algs) in recovered.items():
+        who = (r.get("signer") or {}).get("common_name") or "?"
+        lines.append(f"  recovered   manifest {mid} from {source} via {' + '.join(algs)} "
+                     f"(signer {who}; recovered, not valid for this file)")
+    lines += failed
     clf = report.get("classifier", {})
     if isinstance(clf.get("score"), (int, float)):
         lines.append(f"  classifier  {clf['score']:.3f} (threshold {clf.get('threshold', 0.5):.2f}; "
