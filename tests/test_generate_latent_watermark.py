@@ -162,6 +162,14 @@ def test_concurrent_detection_on_one_shared_model_is_safe(tmp_path):
     rng = np.random.default_rng(0)
     clips = [Clip(rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8), 8.0) for _ in range(4)]
     alone = [alg.extract(c).extra["agreement"] for c in clips]
-    with ThreadPoolExecutor(4) as pool:
-        together = list(pool.map(lambda c: alg.extract(c).extra["agreement"], clips))
+    # one intra-op thread: what is tested is the pipeline's Python-level state under the lock;
+    # OpenMP teams started from four Python threads on a 2-core box once spun for 15 minutes in CI
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(lambda c=c: alg.extract(c).extra["agreement"]) for c in clips]
+            together = [f.result(timeout=300) for f in futures]
+    finally:
+        torch.set_num_threads(threads)
     assert together == alone
