@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench-results" / "classifier"
 #: real camera clips footage.py does not list: opencv-doc's tracking-tutorial assets (gzipped)
-#: name -> (path inside the opencv-doc package, why it counts as real camera footage)
+#: name -> (the file's path as opencv-doc installs it, why it counts as real camera footage)
 EXTRA_REAL = {
-    "cup.mp4": ("usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz", "handheld camera (tracking tutorial)"),
-    "box.mp4": ("usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz", "handheld camera (tracking tutorial)"),
+    "cup.mp4": ("/usr/share/doc/opencv-doc/opencv4/html/cup.mp4.gz", "handheld camera (tracking tutorial)"),
+    "box.mp4": ("/usr/share/doc/opencv-doc/opencv4/html/box.mp4.gz", "handheld camera (tracking tutorial)"),
 }
 PROMPTS = [
     "a red circle moving to the right", "a blue square moving up", "a yellow star rotating",
@@ -49,16 +49,15 @@ PROMPTS = [
 
 def real_sources() -> list[tuple[str, Path, str]]:
     """(file name in the real folder, source path, package) of every real camera clip found."""
-    from detect.footage import cache_dir, discover
+    from detect.footage import discover, package_files
 
     found = [(f"{f.name}{f.path.suffix}", f.path, f.source) for f in discover(kinds=("camera",))]
-    for name, (rel, _why) in EXTRA_REAL.items():
-        places = [Path("/") / rel, cache_dir() / "opencv-doc" / rel]
-        src = next((p for p in places if p.is_file()), None)
-        if src is None:
-            print(f"missing {rel} (install: apt-get install opencv-doc)", file=sys.stderr)
+    for name, (path, _why) in EXTRA_REAL.items():
+        places = package_files("opencv-doc", path)
+        if not places:
+            print(f"missing {path} (install: apt-get install opencv-doc)", file=sys.stderr)
             continue
-        found.append((name, src, "opencv-doc"))
+        found.append((name, places[0], "opencv-doc"))
     return found
 
 

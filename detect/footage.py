@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FootageInfo", "cache_dir", "discover", "load", "segment", "flat", "text", "static_scene", "bars",
+__all__ = ["FootageInfo", "cache_dir", "package_files", "discover", "load", "segment", "flat", "text", "static_scene", "bars",
            "SYNTHETIC", "synthetic", "fit"]
 
 #: Every real clip looked for: (source, directory, file name, kind). ``source`` is the package
@@ -74,17 +74,23 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FRAMEMARK_FOOTAGE_DIR") or Path.home() / ".cache" / "framemark" / "footage")
 
 
+def package_files(package: str, path: str) -> list[Path]:
+    """Where the Debian ``package``'s file at absolute ``path`` exists: installed by dpkg,
+    then extracted into the footage cache; empty when neither."""
+    rel = Path(path).relative_to("/")
+    return [p for p in (_SYSTEM_ROOT / rel, cache_dir() / package / rel) if p.is_file()]
+
+
 def _candidates() -> list[tuple[Path, str]]:
     """(path, source) of every listed clip that exists: installed first, then fetched."""
-    cache, out = cache_dir(), []
+    out = []
     for source, directory, name, _ in CLIPS:
         if directory.startswith("/"):
-            rel = Path(directory).relative_to("/")
-            places = [_SYSTEM_ROOT / rel, cache / source / rel]
+            found = package_files(source, f"{directory}/{name}")
         else:
             root = _python_root(directory.split("/")[0])
-            places = [root / directory] if root is not None else []
-        out += [(d / name, source) for d in places if (d / name).is_file()]
+            found = [root / directory / name] if root is not None and (root / directory / name).is_file() else []
+        out += [(p, source) for p in found]
     return out
 
 
