@@ -290,7 +290,7 @@ def report(res: dict) -> str:
         t = [c for c in r if c.get("target_clip")]
         met = "-" if tgt is None or not t else ("yes" if sum(c["detected"] for c in t) / len(t) >= tgt else "**no**")
         sd = ", ".join(f"{c['clip'].removeprefix('synthetic-')} {'yes' if c['detected'] else 'no'}" for c in s) or "-"
-        lines.append(f"| `{a}` | {_rate(r)} | {_rate([c for c in r if c.get('target_clip')])} | {po} | {ba} | {lp} | "
+        lines.append(f"| `{a}` | {_rate(r)} | {_rate(t)} | {po} | {ba} | {lp} | "
                      f"{'-' if tgt is None else f'{100 * tgt:.0f} %'} | {met} | {sd} |")
     q = [c for c in m["clips"]]
     lines += ["", "| clip | kind | size | frames | fps | PSNR dB | SSIM | flicker |", "|---|---|---|---|---|---|---|---|"]

@@ -77,8 +77,8 @@ def real_clip(path: Path, source: str, seconds: float, width: int, height: int) 
         info = found[0]
         name, kind, src = info.name, info.kind, info.path
     else:
-        src = Path(source) if Path(source).exists() else source
         match = [f for f in footage.discover() if f.name == str(source) or f.path == Path(source)]
+        src = match[0].path if match else Path(source)
         name, kind = (match[0].name, match[0].kind) if match else (Path(source).stem, "unknown")
     clip = footage.load(src, seconds=seconds, width=width, height=height)
     write_clip(path, clip, crf=23, preset="veryfast")
