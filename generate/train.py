@@ -368,6 +368,17 @@ def _export(run: Path, pipe, ema, cfg, step: int) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _recorded_init_from(run: Path) -> str | None:
+    """The model folder a run was started from, as its config.json recorded it."""
+    try:
+        recorded = json.loads((run / "config.json").read_text()).get("init_from")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if recorded and not (Path(recorded) / "model_index.json").is_file():
+        raise InputError(f"{run} was started from {recorded}, which is not a model folder any more; pass --init-from")
+    return recorded or None
+
+
 def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "dit"), settings: TrainSettings | None = None,
           init_from: str | Path | None = None, threads: int = 2, progress: bool = True) -> Path:
     """Run (or resume) training in ``run_dir``; returns the export folder path."""
@@ -383,6 +394,10 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
     torch.manual_seed(s.seed)
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
+    if init_from is None:
+        # resuming a run that started from a model folder: start from it again (a fresh,
+        # random VAE here would silently re-encode the latent cache with noise)
+        init_from = _recorded_init_from(run)
     if init_from is not None:
         if not (Path(init_from) / "model_index.json").is_file():
             raise InputError(f"{init_from}: not a model folder")
@@ -402,6 +417,8 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
     if "vae" not in stages and "decoder" not in stages and init_from is None and (run / "vae.pt").is_file():
         pipe.vae.load_state_dict(torch.load(run / "vae.pt", map_location="cpu", weights_only=False)["model"])
     pipe.vae.eval().requires_grad_(False)
+    if "dit" in stages and "vae" not in stages and init_from is None and not (run / "vae.pt").is_file():
+        raise UsageError(f"{run}: no trained VAE to train the transformer on (run the vae stage, or pass --init-from)")
     if "dit" in stages:
         _train_dit(run, pipe, cfg, s, progress)
     return run / "export"

@@ -37,6 +37,18 @@ def test_init_from_a_saved_model_skips_the_vae(tmp_path):
     T.train(tmp_path / "b", settings=_settings(dit_steps=1, export_every=1), init_from=first, progress=False)
     assert not (tmp_path / "b" / "vae.pt").exists()
     assert (tmp_path / "b" / "export" / "model_index.json").is_file()
+    # resuming without --init-from starts from the recorded model again: the cached
+    # latents stay those of its encoder (a fresh random VAE would re-encode them)
+    before = sorted(p.stat().st_mtime_ns for p in (tmp_path / "b" / "cache").iterdir())
+    T.train(tmp_path / "b", stages=("dit",), settings=_settings(dit_steps=2, export_every=1), progress=False)
+    assert sorted(p.stat().st_mtime_ns for p in (tmp_path / "b" / "cache").iterdir()) == before
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["init_from"] == str(first)
+    assert json.loads((tmp_path / "b" / "export" / "framemark.json").read_text())["trained_steps"] == 2
+
+
+def test_the_transformer_stage_needs_a_trained_vae(tmp_path):
+    with pytest.raises(UsageError, match="no trained VAE"):
+        T.train(tmp_path / "r", TINY_CONFIG, stages=("dit",), settings=_settings(), progress=False)
 
 
 def test_bad_arguments_are_framemark_errors(tmp_path):
