@@ -6,6 +6,8 @@ See ``pattern`` (what is embedded), ``mask`` (where and how strongly), ``embed``
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from provenance.errors import InputError, UsageError
@@ -13,6 +15,7 @@ from provenance.errors import InputError, UsageError
 from ..base import DETECTION_P_VALUE, ExtractResult
 from ..ecc import CODED_BITS, ID_BITS, decode_identifier
 from ..stats import agreement_p_value
+from .mask import _box2, half_luma, luma
 
 __all__ = ["ALG_ID", "PixelWatermark", "MIN_SIDE"]
 
@@ -50,6 +53,48 @@ def active_box(activity: np.ndarray) -> tuple[int, int, int, int] | None:
     return y0, y1, x0, x1
 
 
+def mean_luma(frames: np.ndarray) -> np.ndarray:
+    """The mean luma of a [T, H, W, 3] uint8 clip (float32 [H, W])."""
+    t, h, w = frames.shape[:3]
+    if h % 2 or w % 2:
+        acc = np.zeros((h, w), dtype=np.float32)
+        for frame in frames:
+            acc += luma(frame)
+        return acc / t
+    # a running integer sum of RGB (exact; luma is linear, so the luma of the mean is the
+    # mean luma)
+    acc = np.zeros((h, w, 3), dtype=np.uint32)
+    for frame in frames:
+        np.add(acc, frame, out=acc)
+    return luma(acc) / np.float32(t)
+
+
+def activity(frames: np.ndarray) -> np.ndarray:
+    """Mean absolute frame difference of luma, [H, W]: where the picture moves (measured at
+    half resolution for even frame sizes: it only locates the moving region)."""
+    t, h, w = frames.shape[:3]
+    if h % 2 or w % 2:
+        acc = np.zeros((h, w), dtype=np.float32)
+        prev = None
+        for frame in frames:
+            y = luma(frame)
+            if prev is not None:
+                acc += np.abs(y - prev)
+            prev = y
+    else:
+        acc = np.zeros((h // 2, w // 2), dtype=np.float32)
+        prev = None
+        for c0 in range(0, t, 8):
+            ys = half_luma(frames[c0:c0 + 8])
+            if prev is not None:
+                acc += np.abs(ys[0] - prev)
+            if len(ys) > 1:
+                acc += np.abs(np.diff(ys, axis=0)).sum(axis=0)
+            prev = ys[-1]
+        acc = np.repeat(np.repeat(acc, 2, axis=0), 2, axis=1)
+    return acc / max(t - 1, 1)
+
+
 class PixelWatermark:
     """The pixel watermark behind the :class:`~watermark.base.WatermarkAlgorithm` interface."""
 
@@ -74,48 +119,12 @@ class PixelWatermark:
 
     # ---------------------------------------------------------------- extract
     def extract(self, clip) -> ExtractResult:
-        from .mask import half_luma, luma
-
         _check_clip(clip)
         frames = clip.frames
-        t, h, w = frames.shape[:3]
-        keep = None
-        if h % 2 or w % 2:
-            acc = np.zeros((h, w), dtype=np.float32)
-            activity = np.zeros_like(acc)
-            prev = None
-            for frame in frames:
-                y = luma(frame)
-                acc += y
-                if prev is not None:
-                    activity += np.abs(y - prev)
-                prev = y
-            mean = acc / t
-        else:
-            # a running integer sum of RGB (exact; luma is linear, so the luma of the mean
-            # is the mean luma), and the frame-difference activity at half resolution (it
-            # only locates the moving region)
-            acc = np.zeros((h, w, 3), dtype=np.uint32)
-            activity = np.zeros((h // 2, w // 2), dtype=np.float32)
-            prev = None
-            # the half-resolution luma is kept for the per-frame trace when it is small
-            keep: list | None = [] if t * h * w <= 256 * 2 ** 20 else None
-            for c0 in range(0, t, 8):
-                part = frames[c0:c0 + 8]
-                for f in part:
-                    np.add(acc, f, out=acc)
-                ys = half_luma(part)
-                if keep is not None:
-                    keep.append(ys)
-                if prev is not None:
-                    activity += np.abs(ys[0] - prev)
-                if len(ys) > 1:
-                    activity += np.abs(np.diff(ys, axis=0)).sum(axis=0)
-                prev = ys[-1]
-            mean = luma(acc) / np.float32(t)
-            activity = np.repeat(np.repeat(activity, 2, axis=0), 2, axis=1)
-        result, al = self._extract_mean(mean, t, active_box(activity / max(t - 1, 1)))
-        result.per_frame = self.per_frame_evidence(frames, al, halves=keep)
+        # the moving region matters only when the frame is not aligned as it is (a player
+        # window in a screen recording): found then, not on every detection
+        result, al = self._extract_mean(mean_luma(frames), len(frames), box=lambda: active_box(activity(frames)))
+        result.per_frame = self.per_frame_evidence(frames, al)
         return result
 
     def identify(self, result: ExtractResult, candidates: list[bytes]):
@@ -140,6 +149,8 @@ class PixelWatermark:
             box = None  # the frame is aligned as it is: nothing to find in a sub-window
         else:
             al = search(res, tile)
+            if callable(box):
+                box = box()
         if box is not None:
             # the moving part of the frame (a player window in a screen recording, a
             # letterboxed picture): searched on its own too, the better sync score (set A
@@ -174,38 +185,27 @@ class PixelWatermark:
             },
         ), al
 
-    def per_frame_evidence(self, frames: np.ndarray, al, halves: list | None = None) -> list[float]:
+    def per_frame_evidence(self, frames: np.ndarray, al) -> list[float]:
         """Per frame, the correlation of its luma with the search chips rendered in frame
         coordinates at the clip's alignment (high-passed): a cheap trace for plots (marked
-        frames sit above zero, unmarked or replaced ones around it), not a test."""
-        from scipy.ndimage import uniform_filter
+        frames sit above zero, unmarked or replaced ones around it), not a test.
 
+        Read on a sparse grid, every ``step`` pixels: the mark has no energy above 1/8
+        cycle per reference pixel, so at the clip's scale a step of 4 x scale keeps it
+        below the grid's Nyquist frequency, and point samples cost no filtering."""
         from .detect import frame_template
-        from .mask import luma
         from .pattern import KeyedTile
 
-        tmpl = frame_template(KeyedTile.from_key(self.key), al, frames.shape[1:3])
         h, w = frames.shape[1:3]
-        if h % 2 == 0 and w % 2 == 0 and min(h, w) >= 16:
-            # at half resolution (the mark has no energy above 1/8 cycle/px), vectorised
-            from .mask import _box2, half_luma
-
-            tmpl = tmpl.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-            tmpl = tmpl - _box2(tmpl, 5)
-            tmpl /= np.linalg.norm(tmpl) + 1e-12
-            out = []
-            parts = halves if halves else (half_luma(frames[c0:c0 + 16]) for c0 in range(0, len(frames), 16))
-            for y in parts:
-                y = y - _box2(y, 5)
-                num = np.tensordot(y, tmpl, axes=([1, 2], [0, 1]))
-                den = np.sqrt(np.einsum("tij,tij->t", y, y)) + 1e-12
-                out += [float(x) for x in num / den]
-            return out
-        tmpl = tmpl - uniform_filter(tmpl, 9, mode="wrap")
+        step = int(max(1, min(4, math.floor(4 * al.scale)))) if min(h, w) >= 64 else 1
+        tmpl = frame_template(KeyedTile.from_key(self.key), al, (h, w), step=step)
+        tmpl = tmpl - _box2(tmpl, 3)
         tmpl /= np.linalg.norm(tmpl) + 1e-12
-        out = []
-        for f in frames:
-            y = luma(f)
-            y = y - uniform_filter(y, 9, mode="reflect")
-            out.append(float(np.sum(y * tmpl) / (np.linalg.norm(y) + 1e-12)))
+        out: list[float] = []
+        for c0 in range(0, len(frames), 16):
+            y = luma(frames[c0:c0 + 16, ::step, ::step])
+            y -= _box2(y, 3)
+            num = np.tensordot(y, tmpl, axes=([1, 2], [0, 1]))
+            den = np.sqrt(np.einsum("tij,tij->t", y, y)) + 1e-12
+            out += [float(x) for x in num / den]
         return out

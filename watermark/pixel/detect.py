@@ -356,15 +356,16 @@ def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Align
     return max(refined, key=lambda a: a.score)
 
 
-def frame_template(tile: KeyedTile, al: Alignment, shape: tuple[int, int]) -> np.ndarray:
-    """The search chips as they should appear in a frame of ``shape`` at alignment ``al``."""
+def frame_template(tile: KeyedTile, al: Alignment, shape: tuple[int, int], step: int = 1) -> np.ndarray:
+    """The search chips as they should appear in a frame of ``shape`` at alignment ``al``
+    (at every ``step``-th pixel in both directions: ``[::step, ::step]`` of the whole)."""
     h, w = shape
     t = render_cells(tile.search_cells(), FOLD)
     # undo the sub-bin offset found by the correlator, then the mirror
     t = np.roll(t, (int(round(al.shift[0])), int(round(al.shift[1]))), axis=(0, 1))
     if al.flip:
         t = _mirror(t)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy, xx = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
     y, x = yy - h / 2, xx - w / 2
     c, s = math.cos(al.angle), math.sin(al.angle)
     k = 1.0 / (al.scale * BIN)
