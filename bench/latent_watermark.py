@@ -9,7 +9,8 @@ VAE-encodes, inverts the sampler with the empty prompt and decodes. Two detectio
 reported: the blind decode (its p-value pays for all 2^48 identifiers) and the one
 ``framemark detect`` makes with a manifest store (here 1,000 identifiers, the true one
 among them: p = 2 x min(blind, store match), detect.fuse._latent_store_test).
-Unmarked clips (another key's noise, same model) give the false-positive control.
+Unmarked clips (another key's noise, same model), whole and cropped, give the
+false-positive control.
 Prints a markdown table and writes JSON (``--json PATH``).
 """
 
@@ -28,9 +29,10 @@ import numpy as np
 __all__ = ["ATTACKS", "main"]
 
 
-#: attacks from the suite's registry (detect.attacks); the detector scales any clip back to
-#: the model's size, so resize and crop are followed by that resize
-ATTACKS = ["none", "h264-crf23", "h264-crf30", "resize-0.5", "crop-0.71"]
+#: attacks from the suite's registry (detect.attacks); the detector scales a clip back to the
+#: model's size, and tries one no larger than it unscaled at a few placements as well
+#: (generate.latent_placement)
+ATTACKS = ["none", "h264-crf23", "h264-crf30", "resize-0.5", "crop-0.71", "crop-0.71-offcentre"]
 #: identifiers in the simulated manifest store (the true one among them)
 STORE_SIZE = 1000
 
@@ -69,11 +71,10 @@ def main(argv=None) -> int:
     import torch
 
     from detect.attacks import get as get_attack
-    from generate.latent_watermark import LatentWatermark
+    from generate.latent_watermark import LatentWatermark, match_hypotheses
     from generate.pipeline import check_inputs, sample_marked
     from provenance.media import Clip
-    from watermark.identify import match_votes
-
+    
     torch.set_num_threads(2)
     pipe, label = _load(args)
     key = os.urandom(32)
@@ -83,8 +84,8 @@ def main(argv=None) -> int:
     control = []
     store = [os.urandom(6) for _ in range(STORE_SIZE - 1)]
 
-    def store_p(d, candidates):
-        m = match_votes(d.ones, d.counts, candidates)
+    def store_p(d, info, candidates):
+        m = match_hypotheses(info["hypothesis_votes"], candidates)
         p_store = 10.0 ** m.log10_p if m is not None else 1.0
         return min(1.0, 2.0 * min(d.p_value, p_store)), (m.identifier if m is not None else None)
 
@@ -94,17 +95,19 @@ def main(argv=None) -> int:
         st = dataclasses.replace(s, seed=1000 + i, prompt=args.prompt)
         clip = Clip(frames=sample_marked(pipe, st, ident, key), fps=s.fps)
         for name in ATTACKS:
-            d, _ = det.decode(get_attack(name)(clip))
-            p, found = store_p(d, store + [ident])
+            d, info = det.decode(get_attack(name)(clip))
+            p, found = store_p(d, info, store + [ident])
             rows[name].append({"bit_accuracy": d.bit_accuracy(ident), "detected": d.detected and d.payload == ident,
                                "log10_p": d.log10_p, "agreement": d.agreement,
                                "store_detected": p <= 1e-6 and found == ident, "store_log10_p": float(np.log10(max(p, 1e-300)))})
         # control: the same model from an unmarked noise (another key's stream is independent)
-        other = sample_marked(pipe, st, ident, os.urandom(32))
-        d, _ = det.decode(Clip(frames=other, fps=s.fps))
-        p, _ = store_p(d, store + [ident])
-        control.append({"detected": d.detected, "log10_p": d.log10_p, "store_detected": p <= 1e-6,
-                        "store_log10_p": float(np.log10(max(p, 1e-300)))})
+        # (whole, and cropped: a crop is tried under several placements, which the p-value pays for)
+        other = Clip(frames=sample_marked(pipe, st, ident, os.urandom(32)), fps=s.fps)
+        for shown in (other, get_attack("crop-0.71")(other)):
+            d, info = det.decode(shown)
+            p, _ = store_p(d, info, store + [ident])
+            control.append({"detected": d.detected, "log10_p": d.log10_p, "store_detected": p <= 1e-6,
+                            "store_log10_p": float(np.log10(max(p, 1e-300))), "placements": info["placements_tried"]})
         print(f"clip {i + 1}/{args.clips} done ({time.time() - t_start:.0f} s)", file=sys.stderr)
 
     print(f"model: {label}; {s.width}x{s.height}, {s.frames} frames, {s.steps} steps, guidance {s.guidance:g}, "

@@ -127,15 +127,19 @@ def latent_layout(pipe) -> dict:
 def encode_frames(pipe, frames: np.ndarray):
     """uint8 [T, H, W, 3] -> the latent the pipeline samples in (normalised, its layout).
 
-    Uses the posterior mean, not a sample: detection wants the deterministic estimate.
+    Uses the posterior mean, not a sample: detection wants the deterministic estimate;
+    and the model's detection encoder when it ships one (:mod:`.watermark_encoder`).
     """
     import torch
 
+    from .watermark_encoder import detection_vae
+
     layout = latent_layout(pipe)
+    vae = detection_vae(pipe)
     x = torch.from_numpy(np.ascontiguousarray(frames)).float().div(127.5).sub(1.0)
-    x = x.permute(3, 0, 1, 2).unsqueeze(0).to(pipe.vae.dtype)          # [1, 3, T, H, W]
+    x = x.permute(3, 0, 1, 2).unsqueeze(0).to(vae.dtype)          # [1, 3, T, H, W]
     with torch.no_grad():
-        mean = pipe.vae.encode(x).latent_dist.mean.float()
+        mean = vae.encode(x).latent_dist.mean.float()
     cfg = pipe.vae.config
     if layout["family"] == "wan":
         # WanPipeline decodes latents * std + mean; undo that

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ from watermark.stats import log10_binomial_sf
 __all__ = [
     "ALG_ID", "PAYLOAD_BITS", "DETECTION_P_VALUE", "LatentDecode",
     "keystream_bits", "bit_assignment", "make_noise", "make_noise_tensor", "decode_noise",
-    "LatentWatermark", "latent_algorithm", "register_latent_algorithm",
+    "LatentWatermark", "match_hypotheses", "latent_algorithm", "register_latent_algorithm",
 ]
 
 ALG_ID = "org.framemark.latent.1"
@@ -139,18 +140,27 @@ class LatentDecode:
         return float(np.mean(self.bits == _payload_bits(payload)))
 
 
-def decode_noise(noise, key: bytes, *, time_axis: int | None = None, searched: int = 1) -> LatentDecode:
+def decode_noise(noise, key: bytes, *, time_axis: int | None = None, searched: int = 1,
+                 keep: np.ndarray | None = None) -> LatentDecode:
     """Decode a recovered noise estimate (same shape as the one :func:`make_noise` made).
 
     ``time_axis``: the latent axis that is time, for per-frame agreement (tamper
     localisation). ``searched``: how many candidate decodings the caller tried in all;
-    the p-value is multiplied by it (Bonferroni).
+    the p-value is multiplied by it (Bonferroni). ``keep``: a boolean mask over the last
+    two (spatial) axes; only those elements count (the part of the frame a crop kept).
     """
     z = noise.detach().float().cpu().numpy() if hasattr(noise, "detach") else np.asarray(noise, dtype=np.float32)
-    n = z.size
-    assign = bit_assignment(key, n)
+    n_all = z.size
+    assign = bit_assignment(key, n_all)
     # 1. signs, with the cipher taken off: under no watermark these are fair coins
-    observed = ((z.reshape(-1) > 0).astype(np.uint8) ^ keystream_bits(key, n))
+    observed = ((z.reshape(-1) > 0).astype(np.uint8) ^ keystream_bits(key, n_all))
+    if keep is not None:
+        mask = np.broadcast_to(np.asarray(keep, dtype=bool), z.shape)
+        if not mask.any():
+            raise UsageError("the placement keeps no latent element")
+        observed, assign = observed[mask.reshape(-1)], assign[mask.reshape(-1)]
+        z = np.where(mask, z, np.nan)
+    n = observed.size
     # 2. majority vote per payload bit (maximises agreement over all 2^48 codewords)
     ones = np.bincount(assign, weights=observed, minlength=PAYLOAD_BITS)
     counts = np.bincount(assign, minlength=PAYLOAD_BITS)
@@ -163,8 +173,11 @@ def decode_noise(noise, key: bytes, *, time_axis: int | None = None, searched: i
     log10_p = min(0.0, log10_p)
     per_frame, per_frame_p = [], []
     if time_axis is not None:
-        a = np.moveaxis(agree.reshape(z.shape), time_axis, 0).reshape(z.shape[time_axis], -1)
+        full = np.full(z.size, np.nan)
+        full[~np.isnan(z.reshape(-1))] = agree
+        a = np.moveaxis(full.reshape(z.shape), time_axis, 0).reshape(z.shape[time_axis], -1)
         for row in a:
+            row = row[~np.isnan(row)]
             per_frame.append(float(row.mean()))
             per_frame_p.append(float(10 ** log10_binomial_sf(int(row.sum()), row.size)))
     return LatentDecode(
@@ -207,10 +220,32 @@ class LatentWatermark:
                          "not into an existing clip")
 
     def decode(self, clip) -> tuple[LatentDecode, dict]:
-        from .inversion import recover_noise
+        """The decode under the best of the geometric hypotheses (:mod:`.latent_placement`);
+        ``info["hypothesis_votes"]``: every hypothesis's per-bit tallies, for :meth:`identify`."""
+        from provenance.media import Clip
 
-        noise, info = recover_noise(self.pipe, clip, steps=self.steps, size=self.size, frames=self.frames)
-        return decode_noise(noise, self.key, time_axis=info.get("time_axis")), info
+        from .inversion import latent_layout, recover_noise
+        from .latent_placement import RESIZE, covered_cells, place_frames, placements
+
+        size_hw = (self.size[1], self.size[0]) if self.size else (clip.height, clip.width)
+        hyps = placements((clip.height, clip.width), size_hw)
+        factor = latent_layout(self.pipe)["spatial_factor"] if len(hyps) > 1 else 1
+        best, votes = None, []
+        for p in hyps:
+            keep = None
+            shown = clip
+            if p is not RESIZE:
+                shown = Clip(frames=place_frames(clip.frames, p, size_hw), fps=clip.fps)
+                keep = covered_cells(p, (clip.height, clip.width), size_hw, factor)
+            noise, info = recover_noise(self.pipe, shown, steps=self.steps, size=self.size, frames=self.frames)
+            d = decode_noise(noise, self.key, time_axis=info.get("time_axis"), searched=len(hyps), keep=keep)
+            votes.append(np.stack([d.ones, d.counts]))
+            if best is None or d.log10_p < best[0].log10_p:
+                best = (d, {**info, "placement": p.label})
+        d, info = best
+        info["placements_tried"] = len(hyps)
+        info["hypothesis_votes"] = np.stack(votes)   # [hypotheses, 2 (ones, counts), bits]
+        return d, info
 
     def extract(self, clip):
         from watermark.base import ExtractResult
@@ -233,12 +268,26 @@ class LatentWatermark:
         """Which of the known ``candidates`` (e.g. the manifest store's identifiers) the
         recovered noise agrees with: :func:`watermark.identify.match_votes`. Far more
         sensitive than the blind decode, whose p-value pays for all 2^48 identifiers."""
-        from watermark.identify import match_votes
+        votes = result.extra.get("hypothesis_votes")
+        if votes is None:
+            ones, counts = result.extra.get("vote_ones"), result.extra.get("vote_counts")
+            if ones is None or counts is None:
+                return None
+            votes = np.stack([[ones, counts]])
+        return match_hypotheses(votes, candidates)
 
-        ones, counts = result.extra.get("vote_ones"), result.extra.get("vote_counts")
-        if ones is None or counts is None:
-            return None
-        return match_votes(ones, counts, candidates)
+
+def match_hypotheses(votes: np.ndarray, candidates: list[bytes]):
+    """:func:`watermark.identify.match_votes` for each geometric hypothesis's tallies
+    (``votes``: [hypotheses, 2 (ones, counts), bits]); the best match, its p-value paying
+    for every hypothesis tried (Bonferroni), or None."""
+    from watermark.identify import match_votes
+
+    found = [m for m in (match_votes(o, c, candidates) for o, c in votes) if m is not None]
+    if not found:
+        return None
+    best = min(found, key=lambda m: m.log10_p)
+    return dataclasses.replace(best, log10_p=min(0.0, best.log10_p + math.log10(len(votes))))
 
 
 def suspect_frames(d: LatentDecode, alpha: float = 1e-3) -> list[int]:

@@ -240,6 +240,9 @@ def load_pipeline(model_dir: str | Path | None = None) -> WanPipeline:
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     pipe.framemark_config = ModelConfig.from_dict(meta["config"]) if "config" in meta else DEFAULT_CONFIG
     pipe.framemark_meta = {"name": meta.get("name", model_dir.name), "version": meta.get("version", "unknown")}
+    from .watermark_encoder import attach
+
+    attach(pipe, model_dir)  # detection's encoder, when the folder ships one
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
