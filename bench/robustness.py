@@ -192,9 +192,9 @@ def false_positives(args, out: Path, deadline: float) -> dict:
             kpath = _cache(cache, f"fp|{f.name}|{s}|{i}|{a.name}|{w}x{h}|{args.fp_seconds}")
             if kpath.exists():
                 hit = json.loads(kpath.read_text())
-                if "k" in hit:  # older cache entries lack the counts the randomized p needs
+                if "log10_p_above" in hit:  # older entries lack what the randomized p needs
                     ps.append(hit["p"])
-                    tallies.append((hit["k"], hit["n"], kpath.name))
+                    tallies.append((hit["p"], hit["log10_p_above"], kpath.name))
                     bar.update(1)
                     continue
             if time.time() > deadline:
@@ -209,18 +209,18 @@ def false_positives(args, out: Path, deadline: float) -> dict:
                     break
             key = hashlib.sha256(f"fp key {i} {a.name}".encode()).digest()
             r = get_algorithm(PIXEL_ALG_ID, key=key).extract(a(clip))
-            k, n = int(r.extra["test_chips_agreeing"]), int(r.extra["test_chips"])
-            kpath.write_text(json.dumps({"p": float(r.p_value), "k": k, "n": n, "clip": f.name, "start": s,
+            above = float(r.extra["log10_p_above"])
+            kpath.write_text(json.dumps({"p": float(r.p_value), "log10_p_above": above, "clip": f.name, "start": s,
                                          "attack": a.name}))
             ps.append(float(r.p_value))
-            tallies.append((k, n, kpath.name))
+            tallies.append((float(r.p_value), above, kpath.name))
             bar.update(1)
     bar.close()
     ps_arr = np.asarray(ps)
-    # the sign test is discrete (a few dozen attainable p-values), so its p-values are
-    # uniform only in the sense P(p <= a) <= a; the randomized p-value
-    # P(X > k) + V P(X = k) is exactly U(0, 1) under no mark, and that is what KS tests
-    rand = np.asarray([_randomized_p(k, n, name) for k, n, name in tallies])
+    # the test statistic is discrete, so its p-values are uniform only in the sense
+    # P(p <= a) <= a; the randomized p-value P(S > s) + V P(S = s) is exactly U(0, 1) under
+    # no mark, and that is what KS tests
+    rand = np.asarray([_randomized_p(p, above, name) for p, above, name in tallies])
     ks = kstest(rand, "uniform") if len(rand) else None
     levels = {str(a): round(float(np.mean(ps_arr <= a)), 4) for a in (0.01, 0.05, 0.1, 0.5)} if len(ps) else {}
     return {"cases": len(ps), "skipped": skipped, "detections": int(np.sum(ps_arr <= 1e-6)),
@@ -230,13 +230,12 @@ def false_positives(args, out: Path, deadline: float) -> dict:
             "size": f"{w}x{h}", "seconds": args.fp_seconds, "segments": len(set((f.name, s) for f, s in order))}
 
 
-def _randomized_p(k: int, n: int, name: str) -> float:
-    """P(X > k) + V P(X = k), X ~ Bin(n, 1/2), V ~ U(0, 1) seeded by the case's name."""
-    from watermark.stats import log10_binomial_sf
-
-    above, at_least = 10.0 ** log10_binomial_sf(k + 1, n), 10.0 ** log10_binomial_sf(k, n)
+def _randomized_p(p: float, log10_p_above: float, name: str) -> float:
+    """P(S > s) + V P(S = s) from P(S >= s) and log10 P(S > s), V ~ U(0, 1) seeded by the
+    case's name."""
+    above = 10.0 ** log10_p_above
     v = np.random.default_rng(int(hashlib.sha1(name.encode()).hexdigest()[:12], 16)).random()
-    return above + v * (at_least - above)
+    return above + v * (p - above)
 
 
 def speed(args) -> dict:

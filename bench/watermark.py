@@ -49,7 +49,6 @@ def null(n_keys: int, frames: int) -> None:
     from detect.attacks import registry as R
     from provenance.media import read_clip
     from watermark.pixel import PixelWatermark
-    from watermark.stats import log10_binomial_sf
 
     clips = ["bikes.mp4", "carphone_pristine.mp4", "carphone_distorted.mp4", "bigbuckbunny.mp4"]
     rng = np.random.default_rng(7)
@@ -62,9 +61,8 @@ def null(n_keys: int, frames: int) -> None:
             for k in keys:
                 r = PixelWatermark(k).extract(att)
                 cases += 1
-                # randomised p (uniform on (P(X > k), P(X >= k)]) for the KS test of the discrete binomial
-                agree, n = r.extra["test_chips_agreeing"], r.extra["test_chips"]
-                hi, lo = 10 ** log10_binomial_sf(agree, n), 10 ** log10_binomial_sf(agree + 1, n)
+                # randomised p (uniform on (P(S > s), P(S >= s)]) for the KS test of a discrete statistic
+                hi, lo = r.p_value, 10 ** r.extra["log10_p_above"]
                 ps.append(lo + rng.random() * (hi - lo))
                 worst = min(worst, r.extra["log10_p"])
                 if r.detected:

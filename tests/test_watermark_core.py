@@ -11,7 +11,7 @@ from provenance.errors import InputError, UsageError
 from provenance.media import Clip
 from watermark import DETECTION_P_VALUE, PIXEL_ALG_ID, algorithms, bit_accuracy, get_algorithm
 from watermark.ecc import CODED_BITS, decode_identifier, encode_identifier
-from watermark.stats import agreement_p_value, log10_binomial_sf
+from watermark.stats import agreement_p_value, log10_binomial_sf, weighted_sign_test
 
 KEY = bytes(range(32))
 
@@ -51,6 +51,45 @@ def test_binomial_tail_exact():
     p, _, k, n = agreement_p_value(np.array([1.0, -2.0, 0.0, 3.0]), np.array([1, -1, 1, -1]))
     assert (k, n) == (2, 3) and p == pytest.approx(0.5)
 
+
+
+def test_weighted_sign_test_is_the_exact_subset_sum_tail():
+    """Against brute force: every one of the 2^12 sign patterns, equally likely under no mark."""
+    import itertools
+
+    rng = np.random.default_rng(5)
+    values = rng.standard_t(3, size=12)
+    values[3] = 0.0  # no sign: left out
+    signs = rng.choice([-1.0, 1.0], size=12)
+    res = weighted_sign_test(values, signs, levels=8, clip=2.0)
+    mag = np.abs(values)
+    w = np.rint(8 * np.minimum(mag / (2.0 * np.median(mag[mag > 0])), 1.0))
+    assert res.score == int(w[np.sign(values) == signs].sum()) and res.n == 11
+    sums = [float(np.dot(w, pattern)) for pattern in itertools.product([0, 1], repeat=12)]
+    assert 10 ** res.log10_p == pytest.approx(np.mean(np.asarray(sums) >= res.score), rel=1e-9)
+    assert 10 ** res.log10_p_above == pytest.approx(np.mean(np.asarray(sums) > res.score), rel=1e-9)
+
+
+def test_weighted_sign_test_calibrated_and_more_powerful():
+    from scipy.stats import kstest
+
+    rng = np.random.default_rng(9)
+    rand, weighted, plain = [], [], []
+    for _ in range(400):  # no mark: heavy-tailed content values, fair keyed signs
+        v = rng.standard_t(4, size=256) * rng.uniform(0.5, 2)
+        s = rng.choice([-1.0, 1.0], size=256)
+        r = weighted_sign_test(v, s)
+        lo = 10 ** r.log10_p_above
+        rand.append(lo + rng.random() * (r.p_value - lo))
+    assert kstest(rand, "uniform").pvalue > 0.01 and min(rand) > 1e-4
+    for _ in range(20):  # a weak mark: the magnitudes carry evidence the signs alone lose
+        s = rng.choice([-1.0, 1.0], size=256)
+        v = rng.normal(size=256) + 0.3 * s
+        weighted.append(weighted_sign_test(v, s).log10_p)
+        plain.append(agreement_p_value(v, s)[1])
+    assert np.median(weighted) < np.median(plain)
+    assert weighted_sign_test(np.ones(256), np.ones(256)).log10_p == pytest.approx(-256 * np.log10(2))
+    assert weighted_sign_test(np.zeros(8), np.ones(8)).p_value == 1.0
 
 def test_registry():
     assert PIXEL_ALG_ID in algorithms()

@@ -14,7 +14,7 @@ from provenance.errors import InputError, UsageError
 
 from ..base import DETECTION_P_VALUE, ExtractResult
 from ..ecc import CODED_BITS, ID_BITS, decode_identifier
-from ..stats import agreement_p_value
+from ..stats import weighted_sign_test
 from .mask import _box2, half_luma, luma
 
 __all__ = ["ALG_ID", "PixelWatermark", "MIN_SIDE"]
@@ -160,8 +160,10 @@ class PixelWatermark:
             if al_box.score > al.score:
                 al = al_box
         v = cell_values(al)
-        # the test: sign agreement of the B chips, which the search never looked at
-        p, log10_p, agree, n = agreement_p_value(v[tile.test], tile.signs[tile.test])
+        # the test: agreement of the B chips, which the search never looked at, with their
+        # keyed signs, each chip weighed by its magnitude (exact given the magnitudes)
+        test = weighted_sign_test(v[tile.test], tile.signs[tile.test])
+        p, log10_p = test.p_value, test.log10_p
         detected = p <= DETECTION_P_VALUE
         # soft payload: chip estimates times keyed signs, LLR-scaled by the sync chips' SNR
         sync = np.concatenate([tile.search, tile.test])
@@ -178,7 +180,9 @@ class PixelWatermark:
             payload=ident if (detected and crc_ok) else None,
             bits=bits, confidence=confidence, frames_used=int(frames_used), per_frame=[],
             extra={
-                "log10_p": float(log10_p), "test_chips_agreeing": agree, "test_chips": n,
+                "log10_p": float(log10_p), "log10_p_above": float(test.log10_p_above),
+                "test_chips_agreeing": test.agreeing, "test_chips": test.n,
+                "test_score": test.score, "test_weight": test.total,
                 "crc_ok": bool(crc_ok), "payload_guess": ident.hex(),
                 "scale": round(al.scale, 5), "rotation_deg": round(float(np.degrees(al.angle)), 3),
                 "flipped": bool(al.flip), "sync_score": round(al.score, 3),

@@ -10,8 +10,11 @@ from .pattern import PERIOD, KeyedTile, render_cells
 
 __all__ = ["STRENGTH", "TARGET_PSNR_DB", "tiled_pattern", "embed_frames"]
 
-#: global strength (luma levels at mask 1, for a unit-RMS pattern)
-STRENGTH = 2.8
+#: global strength (luma levels at mask 1, for a unit-RMS pattern). On busy footage the PSNR
+#: cap below binds first; the strength matters for clips with headroom (screen captures,
+#: smooth scenes), which at 2.8 fell short under codecs: a screen capture's mark at CRF 23
+#: went from 1e-10 to 1e-21 at 4.0, still 43.6 dB, and flat areas get 0.15 x 4 = 0.6 levels
+STRENGTH = 4.0
 #: the clip's watermark RMS is capped so that PSNR stays at or above this (busy content
 #: would otherwise take a mark stronger than the quality target allows)
 TARGET_PSNR_DB = 43.0
