@@ -14,7 +14,7 @@
    accumulated modulo the period ("fold", 64 x 64 bins); an FFT correlation with the
    search chips (set A) finds the cyclic offset, for both mirror images at once.
 5. **Test.** At the best alignment only, the test chips (set B) give the p-value
-   (exact binomial, see ``pattern``); the payload chips give soft bits for Viterbi.
+   (exact weighted sign test, see ``pattern``); the payload chips give soft bits for Viterbi.
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@ grid of cells. The key splits the cells into three disjoint, keyed sets:
 
 * ``A`` (256 cells): the search chips; the detector finds scale, rotation, flip and
   the cyclic offset by correlating with them, and with nothing else;
-* ``B`` (256 cells): the test chips; their sign agreement at the chosen alignment is
-  the detection statistic. Because the search never looked at B's keyed signs, the
-  count is exactly Binomial(n, 1/2) under "not marked with this key", so the p-value
-  needs no correction for the thousands of alignments the search tried;
+* ``B`` (256 cells): the test chips; their agreement with their keyed signs at the
+  chosen alignment, each weighed by its magnitude, is the detection statistic. Because
+  the search never looked at B's keyed signs, the agreements are independent fair coins
+  under "not marked with this key" (given the magnitudes), so the p-value is exact
+  (``watermark.stats.weighted_sign_test``) and needs no correction for the thousands of
+  alignments the search tried;
 * ``P`` (512 cells): the payload; each carries one of the 210 coded bits times a
   keyed sign (every coded bit lands on 2-3 cells spread over the tile).
 
