@@ -233,9 +233,10 @@ def false_positives(args, out: Path, deadline: float) -> dict:
 def _randomized_p(p: float, log10_p_above: float, name: str) -> float:
     """P(S > s) + V P(S = s) from P(S >= s) and log10 P(S > s), V ~ U(0, 1) seeded by the
     case's name."""
-    above = 10.0 ** log10_p_above
+    from watermark.stats import randomized_p_value
+
     v = np.random.default_rng(int(hashlib.sha1(name.encode()).hexdigest()[:12], 16)).random()
-    return above + v * (p - above)
+    return randomized_p_value(p, log10_p_above, v)
 
 
 def speed(args) -> dict:

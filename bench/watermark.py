@@ -49,6 +49,7 @@ def null(n_keys: int, frames: int) -> None:
     from detect.attacks import registry as R
     from provenance.media import read_clip
     from watermark.pixel import PixelWatermark
+    from watermark.stats import randomized_p_value
 
     clips = ["bikes.mp4", "carphone_pristine.mp4", "carphone_distorted.mp4", "bigbuckbunny.mp4"]
     rng = np.random.default_rng(7)
@@ -61,9 +62,7 @@ def null(n_keys: int, frames: int) -> None:
             for k in keys:
                 r = PixelWatermark(k).extract(att)
                 cases += 1
-                # randomised p (uniform on (P(S > s), P(S >= s)]) for the KS test of a discrete statistic
-                hi, lo = r.p_value, 10 ** r.extra["log10_p_above"]
-                ps.append(lo + rng.random() * (hi - lo))
+                ps.append(randomized_p_value(r.p_value, r.extra["log10_p_above"], rng.random()))
                 worst = min(worst, r.extra["log10_p"])
                 if r.detected:
                     print(f"FALSE POSITIVE: {name} {a} log10p {r.extra['log10_p']:.1f}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
@@ -10,7 +9,7 @@ from provenance.errors import InputError, UsageError
 from provenance.media import Clip
 from watermark import DETECTION_P_VALUE, PIXEL_ALG_ID, algorithms, bit_accuracy, get_algorithm
 from watermark.ecc import CODED_BITS, decode_identifier, encode_identifier
-from watermark.stats import agreement_p_value, log10_binomial_sf, weighted_sign_test
+from watermark.stats import agreement_p_value, log10_binomial_sf, randomized_p_value, weighted_sign_test
 
 KEY = bytes(range(32))
 
@@ -51,7 +50,6 @@ def test_binomial_tail_exact():
     assert (k, n) == (2, 3) and p == pytest.approx(0.5)
 
 
-
 def test_weighted_sign_test_is_the_exact_subset_sum_tail():
     """Against brute force: every one of the 2^12 sign patterns, equally likely under no mark."""
     import itertools
@@ -78,8 +76,7 @@ def test_weighted_sign_test_calibrated_and_more_powerful():
         v = rng.standard_t(4, size=256) * rng.uniform(0.5, 2)
         s = rng.choice([-1.0, 1.0], size=256)
         r = weighted_sign_test(v, s)
-        lo = 10 ** r.log10_p_above
-        rand.append(lo + rng.random() * (r.p_value - lo))
+        rand.append(randomized_p_value(r.p_value, r.log10_p_above, rng.random()))
     assert kstest(rand, "uniform").pvalue > 0.01 and min(rand) > 1e-4
     for _ in range(20):  # a weak mark: the magnitudes carry evidence the signs alone lose
         s = rng.choice([-1.0, 1.0], size=256)
@@ -89,6 +86,7 @@ def test_weighted_sign_test_calibrated_and_more_powerful():
     assert np.median(weighted) < np.median(plain)
     assert weighted_sign_test(np.ones(256), np.ones(256)).log10_p == pytest.approx(-256 * np.log10(2))
     assert weighted_sign_test(np.zeros(8), np.ones(8)).p_value == 1.0
+
 
 def test_registry():
     assert PIXEL_ALG_ID in algorithms()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["binomial_sf", "log10_binomial_sf", "agreement_p_value", "WeightedSignTest", "weighted_sign_test",
-           "union_bound"]
+           "randomized_p_value", "union_bound"]
 
 
 def log10_binomial_sf(k: int, n: int) -> float:
@@ -94,7 +94,7 @@ def weighted_sign_test(values: np.ndarray, signs: np.ndarray, levels: int = 64, 
     if n == 0:
         return WeightedSignTest(1.0, 0.0, 0.0, 0, 0, 0, 0)
     ref = clip * float(np.median(mag[has_sign]))
-    w = np.rint(levels * np.minimum(mag / ref, 1.0)).astype(np.int64) if ref > 0 else has_sign.astype(np.int64)
+    w = np.rint(levels * np.minimum(mag / ref, 1.0)).astype(np.int64)  # ref > 0: n > 0 magnitudes are positive
     score, total = int(w[agree].sum()), int(w.sum())
     pmf = np.zeros(total + 1)
     pmf[0] = 1.0
@@ -109,6 +109,14 @@ def weighted_sign_test(values: np.ndarray, signs: np.ndarray, levels: int = 64, 
     log10_above = math.log10(above) if above > 0 else -math.inf
     return WeightedSignTest(p_value=min(1.0, at_least), log10_p=min(0.0, log10_p), log10_p_above=min(0.0, log10_above),
                             score=score, total=total, agreeing=int(agree.sum()), n=n)
+
+
+def randomized_p_value(p: float, log10_p_above: float, u: float) -> float:
+    """``P(S > s) + u P(S = s)`` from ``p = P(S >= s)`` and ``log10 P(S > s)``: exactly U(0, 1)
+    under no mark for ``u ~ U(0, 1)``, so a KS test of a discrete statistic tests the null
+    itself, not its discreteness."""
+    above = 10.0 ** log10_p_above
+    return above + u * (p - above)
 
 
 def union_bound(log10_p: float, hypotheses: float) -> float:
