@@ -48,8 +48,10 @@ def render_card(report: dict) -> str:
         else:
             found = "DETECTED" if w.get("detected") else "not found"
             ident = w.get("identified") or {}
-            pay = (f", id {w['payload']}" if w.get("payload") else
-                   f", id {ident['payload']} (matched in the manifest store)" if ident.get("payload") else "")
+            shown = w.get("payload") or ident.get("payload")
+            pay = f", id {shown}" if shown else ""
+            if shown and shown == ident.get("payload"):
+                pay += " (matched in the manifest store)"
             lines.append(f"  watermark   {w.get('alg')}: {found}, p = {_p(w.get('p_value'))}{pay}")
     recovered: dict = {}  # one line per manifest, however many watermarks led to it
     failed = []

@@ -142,3 +142,34 @@ def test_fuse_latent_store_test_is_bonferroni_combined(keys_dir):
     d, entry = run(rng.standard_normal(10240).astype(np.float32))
     assert not entry["detected"] and entry["payload"] is None and "identified" not in entry
     assert entry["p_value"] == min(1.0, 2 * d.p_value)
+
+
+def test_store_match_replaces_a_blind_latent_payload_with_bit_errors(keys_dir):
+    """The latent payload has no CRC: a blind decode can be detected (p far below 1e-6)
+    and still read a few bits wrong. The identifier the store matches is then the payload,
+    in the JSON and on the card; the blind reading stays as ``blind_payload``."""
+    from detect.card import render_card
+    from detect.fuse import _latent_store_test
+    from generate.latent_watermark import ALG_ID, LatentWatermark, decode_noise
+    from provenance.store import ManifestStore
+
+    rng = np.random.default_rng(11)
+    key = rng.bytes(32)
+    store = ManifestStore(keys_dir)
+    while True:  # a marked noise whose blind decode is detected but wrong
+        true = rng.bytes(6)
+        d = decode_noise(_latent_noise(true, key, 0.44, rng), key)
+        if d.detected and d.payload != true:
+            break
+    for ident in [rng.bytes(6) for _ in range(50)] + [true]:
+        store.add(alg=ALG_ID, value=base64.b64encode(ident).decode())
+    res = ExtractResult(alg=ALG_ID, detected=True, p_value=d.p_value, payload=d.payload, bits=d.bits,
+                        confidence=d.confidence, frames_used=17, per_frame=[],
+                        extra={"vote_ones": d.ones, "vote_counts": d.counts})
+    entry = res.to_dict()
+    _latent_store_test(LatentWatermark(pipe=None, key=key), res, entry, keys_dir)
+    assert entry["detected"] and entry["payload"] == true.hex()
+    assert entry["blind_payload"] == d.payload.hex() != true.hex()
+    card = render_card({"file": {"path": "x.mp4"}, "verdict": "ai-generated", "watermarks": [entry]})
+    assert f"id {true.hex()} (matched in the manifest store)" in card
+    assert d.payload.hex() not in card
