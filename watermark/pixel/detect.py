@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .pattern import CELLS, FOLD, PERIOD, KeyedTile, read_cells, render_cells
+from .threads import thread_map, workers
 
 __all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search", "cell_values", "frame_template"]
 
@@ -44,8 +45,6 @@ class Alignment:
 
 def whiten(mean_luma: np.ndarray) -> np.ndarray:
     """Spectrally whitened, band-limited, locally normalised residual of the mean frame."""
-    from scipy.ndimage import gaussian_filter
-
     m = mean_luma.astype(np.float64)
     m = m - m.mean()
     h, w = m.shape
@@ -64,10 +63,33 @@ def whiten(mean_luma: np.ndarray) -> np.ndarray:
     # keep the band the mark can occupy over the scale range searched
     band = (r >= 1.0 / (PERIOD * SCALE_MAX)) & (r <= 0.45)
     res = np.fft.irfft2(spec * gain * band, s=(h, w))
-    energy = gaussian_filter(res * res, 12.0, mode="reflect")
+    energy = _gaussian_threads(res * res, 12.0)
     res = res / np.sqrt(energy + energy.mean() * 1e-2 + 1e-12)
     lim = 3.0 * np.sqrt(np.mean(res * res)) + 1e-12
     return np.clip(res, -lim, lim).astype(np.float32)
+
+
+def _gaussian_threads(a: np.ndarray, sigma: float) -> np.ndarray:
+    """``scipy.ndimage.gaussian_filter(a, sigma, mode="reflect")`` for a 2-D float64 array,
+    with each separable pass split across threads (columns for the first, rows for the
+    second: every output value is computed as in one pass, so the bits are the same)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    tmp = np.empty_like(a)
+    out = np.empty_like(a)
+    h, w = a.shape
+
+    def cols(c0: int) -> None:
+        gaussian_filter1d(a[:, c0:c0 + step], sigma, axis=0, mode="reflect", output=tmp[:, c0:c0 + step])
+
+    def rows(r0: int) -> None:
+        gaussian_filter1d(tmp[r0:r0 + step], sigma, axis=1, mode="reflect", output=out[r0:r0 + step])
+
+    step = -(-w // workers())
+    thread_map(cols, range(0, w, step))
+    step = -(-h // workers())
+    thread_map(rows, range(0, h, step))
+    return out
 
 
 def candidate_scales(res: np.ndarray, top: int = 6) -> list[tuple[float, float]]:
@@ -289,7 +311,12 @@ def _refine(grid: _Grid, corr: _Correlator, best: Alignment) -> Alignment:
         improved = True
         while improved:
             improved = False
-            for s_mul, a_add in ((math.exp(ds), 0), (math.exp(-ds), 0), (1, da), (1, -da)):
+            moves = ((math.exp(ds), 0), (math.exp(-ds), 0), (1, da), (1, -da))
+            # the four neighbours of the current best scored at once on all threads; the
+            # climb below reads them from the cache in the same order, so it takes the same path
+            origin = best
+            thread_map(lambda m: align(grid, corr, origin.scale * m[0], origin.angle + m[1]), moves)
+            for s_mul, a_add in moves:
                 cand = align(grid, corr, best.scale * s_mul, best.angle + a_add)
                 if cand.score > best.score:
                     best, improved = cand, True

@@ -7,8 +7,12 @@ import numpy as np
 from ..ecc import encode_identifier
 from .mask import TEMPORAL, MaskState, half_luma, half_masks, luma, perceptual_mask, upsample2
 from .pattern import PERIOD, KeyedTile, render_cells
+from .threads import thread_map, workers
 
 __all__ = ["STRENGTH", "TARGET_PSNR_DB", "tiled_pattern", "embed_frames"]
+
+#: frames per mask computation (bounds the float32 stack at half resolution)
+CHUNK = 8
 
 #: global strength (luma levels at mask 1, for a unit-RMS pattern). On busy footage the PSNR
 #: cap below binds first; the strength matters for clips with headroom (screen captures,
@@ -40,27 +44,41 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
     pattern = tiled_pattern(key, identifier, h, w)
     # one global gain per clip (a per-frame gain would flicker): measured on a sample of frames
     sample = np.unique(np.linspace(0, t - 1, min(t, 12)).astype(int))
-    ms = [upsample2(m) for m in half_masks(half_luma(frames[sample]))]
-    rms = float(np.sqrt(np.mean([np.mean((m * pattern) ** 2, dtype=np.float64) for m in ms])))
+
+    def masked_power(i: int) -> float:
+        m = upsample2(half_masks(half_luma(frames[i:i + 1]))[0])
+        return float(np.mean((m * pattern) ** 2, dtype=np.float64))
+
+    rms = float(np.sqrt(np.mean(thread_map(masked_power, sample))))
     cap = 255.0 * 10 ** (-TARGET_PSNR_DB / 20.0)
     pattern *= np.float32(min(strength, cap / max(rms, 1e-6)))
     out = np.empty_like(frames)
+
+    def raw_masks(c0: int) -> np.ndarray:
+        return half_masks(half_luma(frames[c0:c0 + CHUNK]))
+
+    def apply(i: int) -> None:
+        # frames are integers, so rint(frame + delta) = frame + rint(delta): the same
+        # delta on R, G and B changes luma by delta and leaves chroma alone
+        d = upsample2(smoothed[i - b0])
+        d *= pattern
+        np.rint(d, out=d)
+        marked = np.add(frames[i], d.astype(np.int16)[..., None], dtype=np.int16)
+        np.clip(marked, 0, 255, out=marked)
+        out[i] = marked
+
     prev = None
-    chunk = 8
-    for c0 in range(0, t, chunk):
-        masks = half_masks(half_luma(frames[c0:c0 + chunk]))
-        for j in range(masks.shape[0]):
-            # temporal smoothing at half resolution (linear: the same as smoothing after upsampling)
-            m = masks[j] if prev is None else TEMPORAL * prev + (1.0 - TEMPORAL) * masks[j]
-            prev = m
-            # frames are integers, so rint(frame + delta) = frame + rint(delta): the same
-            # delta on R, G and B changes luma by delta and leaves chroma alone
-            d = upsample2(m)
-            d *= pattern
-            np.rint(d, out=d)
-            marked = np.add(frames[c0 + j], d.astype(np.int16)[..., None], dtype=np.int16)
-            np.clip(marked, 0, 255, out=marked)
-            out[c0 + j] = marked
+    block = CHUNK * workers()
+    for b0 in range(0, t, block):
+        # masks per chunk on all threads, the temporal smoothing in order (it chains frames;
+        # at half resolution, linear: the same as smoothing after upsampling), the mark on
+        # all threads: the same bits as one thread
+        masks = np.concatenate(thread_map(raw_masks, range(b0, min(t, b0 + block), CHUNK)))
+        smoothed = []
+        for m in masks:
+            prev = m if prev is None else TEMPORAL * prev + (1.0 - TEMPORAL) * m
+            smoothed.append(prev)
+        thread_map(apply, range(b0, b0 + len(masks)))
     return out
 
 
