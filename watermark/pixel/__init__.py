@@ -213,11 +213,15 @@ class PixelWatermark:
         tmpl = tmpl - _box2(tmpl, 3)
         tmpl /= np.linalg.norm(tmpl) + 1e-12
 
-        def chunk(c0: int) -> list[float]:
+        def chunk(c0: int) -> np.ndarray:
             y = luma(frames[c0:c0 + 16, ::step, ::step])
             y -= _box2(y, 3)
+            return y
+
+        out: list[float] = []
+        for y in thread_map(chunk, range(0, len(frames), 16)):
+            # tensordot is BLAS: on this thread (see .threads)
             num = np.tensordot(y, tmpl, axes=([1, 2], [0, 1]))
             den = np.sqrt(np.einsum("tij,tij->t", y, y)) + 1e-12
-            return [float(x) for x in num / den]
-
-        return [x for part in thread_map(chunk, range(0, len(frames), 16)) for x in part]
+            out += [float(x) for x in num / den]
+        return out

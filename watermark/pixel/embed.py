@@ -45,17 +45,19 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
     # one global gain per clip (a per-frame gain would flicker): measured on a sample of frames
     sample = np.unique(np.linspace(0, t - 1, min(t, 12)).astype(int))
 
-    def masked_power(i: int) -> float:
-        m = upsample2(half_masks(half_luma(frames[i:i + 1]))[0])
+    small = half_luma(frames[sample])  # BLAS: on this thread (see .threads)
+
+    def masked_power(j: int) -> float:
+        m = upsample2(half_masks(small[j:j + 1])[0])
         return float(np.mean((m * pattern) ** 2, dtype=np.float64))
 
-    rms = float(np.sqrt(np.mean(thread_map(masked_power, sample))))
+    rms = float(np.sqrt(np.mean(thread_map(masked_power, range(len(sample))))))
     cap = 255.0 * 10 ** (-TARGET_PSNR_DB / 20.0)
     pattern *= np.float32(min(strength, cap / max(rms, 1e-6)))
     out = np.empty_like(frames)
 
     def raw_masks(c0: int) -> np.ndarray:
-        return half_masks(half_luma(frames[c0:c0 + CHUNK]))
+        return half_masks(small[c0 - b0:c0 - b0 + CHUNK])
 
     def apply(i: int) -> None:
         # frames are integers, so rint(frame + delta) = frame + rint(delta): the same
@@ -73,6 +75,7 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
         # masks per chunk on all threads, the temporal smoothing in order (it chains frames;
         # at half resolution, linear: the same as smoothing after upsampling), the mark on
         # all threads: the same bits as one thread
+        small = half_luma(frames[b0:b0 + block])  # BLAS: on this thread
         masks = np.concatenate(thread_map(raw_masks, range(b0, min(t, b0 + block), CHUNK)))
         smoothed = []
         for m in masks:

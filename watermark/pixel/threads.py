@@ -3,6 +3,11 @@
 The issue measures speed at 720p "both cores", and the codecs it is compared with are
 multi-threaded; the watermark's per-frame steps are independent of each other and numpy
 releases the GIL inside them, so threads over frame chunks give the same bits in less time.
+
+No BLAS call (``@``, ``dot``, ``tensordot``) may run on these threads: numpy's OpenBLAS,
+entered from two threads at once with its own thread pool, spun both callers at 100 % CPU
+for 15 minutes in a CI run (a service test). Callers do the BLAS part on their own thread
+and hand only elementwise work, filters, FFTs and ``bincount`` to :func:`thread_map`.
 """
 
 from __future__ import annotations
