@@ -174,3 +174,27 @@ def test_threads_give_the_same_bits_as_one(monkeypatch, frames):
                      tuple(r.per_frame), r.extra["scale"], r.extra["sync_score"]))
     assert runs[0] == runs[1] == runs[2]
     assert frames == 1 or runs[0][2] == ident  # one small frame carries too little to decode
+
+
+def test_thread_pool_survives_fork_and_a_bad_setting(monkeypatch):
+    """A process forked after the pool exists (detect.batch's workers) gets its own pool
+    instead of waiting forever on the parent's; a bad FRAMEMARK_THREADS falls back."""
+    import os
+
+    from watermark.pixel import threads
+
+    monkeypatch.setattr(threads, "WORKERS", 2)
+    assert threads.thread_map(lambda x: x * x, range(5)) == [0, 1, 4, 9, 16]
+    pid = os.fork()
+    if pid == 0:  # child: must finish, not hang (SIGALRM kills it if it waits on a dead pool)
+        import signal
+
+        signal.alarm(30)
+        ok = threads.thread_map(lambda x: x + 1, range(4)) == [1, 2, 3, 4]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    monkeypatch.setenv("FRAMEMARK_THREADS", "lots")
+    assert threads._workers_from_env() >= 1
+    monkeypatch.setenv("FRAMEMARK_THREADS", "1")
+    assert threads._workers_from_env() == 1

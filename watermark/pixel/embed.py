@@ -45,10 +45,10 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
     # one global gain per clip (a per-frame gain would flicker): measured on a sample of frames
     sample = np.unique(np.linspace(0, t - 1, min(t, 12)).astype(int))
 
-    small = half_luma(frames[sample])  # BLAS: on this thread (see .threads)
+    sample_luma = half_luma(frames[sample])  # BLAS: on this thread (see .threads)
 
     def masked_power(j: int) -> float:
-        m = upsample2(half_masks(small[j:j + 1])[0])
+        m = upsample2(half_masks(sample_luma[j:j + 1])[0])
         return float(np.mean((m * pattern) ** 2, dtype=np.float64))
 
     rms = float(np.sqrt(np.mean(thread_map(masked_power, range(len(sample))))))

@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 
 __all__ = ["WORKERS", "workers", "thread_map"]
 
+def _workers_from_env() -> int:
+    raw = os.environ.get("FRAMEMARK_THREADS", "").strip()
+    try:
+        n = int(raw) if raw else 0
+    except ValueError:
+        n = 0  # a bad value must not break every import of the watermark: the default
+    return n if n > 0 else min(2, os.cpu_count() or 1)
+
+
 #: threads for per-frame work (FRAMEMARK_THREADS overrides; 1 runs inline)
-WORKERS = max(1, int(os.environ.get("FRAMEMARK_THREADS", "0")) or min(2, os.cpu_count() or 1))
+WORKERS = _workers_from_env()
+
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def workers() -> int:
@@ -27,9 +37,14 @@ def workers() -> int:
     return WORKERS
 
 
-@lru_cache(maxsize=4)
 def _pool(n: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(n, thread_name_prefix="framemark-wm")
+    # keyed by process: a child forked by a ProcessPoolExecutor (detect.batch) inherits the
+    # parent's executor object but none of its threads, and would wait on it forever
+    key = (os.getpid(), n)
+    pool = _pools.get(key)
+    if pool is None:
+        pool = _pools[key] = ThreadPoolExecutor(n, thread_name_prefix="framemark-wm")
+    return pool
 
 
 def thread_map(fn, items) -> list:
