@@ -156,11 +156,13 @@ def test_store_match_replaces_a_blind_latent_payload_with_bit_errors(keys_dir):
     rng = np.random.default_rng(11)
     key = rng.bytes(32)
     store = ManifestStore(keys_dir)
-    while True:  # a marked noise whose blind decode is detected but wrong
+    for _ in range(200):  # a marked noise whose blind decode is detected but wrong
         true = rng.bytes(6)
         d = decode_noise(_latent_noise(true, key, 0.44, rng), key)
         if d.detected and d.payload != true:
             break
+    else:
+        raise AssertionError("no detected-but-wrong blind decode in 200 draws")
     for ident in [rng.bytes(6) for _ in range(50)] + [true]:
         store.add(alg=ALG_ID, value=base64.b64encode(ident).decode())
     res = ExtractResult(alg=ALG_ID, detected=True, p_value=d.p_value, payload=d.payload, bits=d.bits,

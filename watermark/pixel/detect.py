@@ -78,17 +78,18 @@ def _gaussian_threads(a: np.ndarray, sigma: float) -> np.ndarray:
     tmp = np.empty_like(a)
     out = np.empty_like(a)
     h, w = a.shape
+    col_step, row_step = -(-w // workers()), -(-h // workers())
 
     def cols(c0: int) -> None:
-        gaussian_filter1d(a[:, c0:c0 + step], sigma, axis=0, mode="reflect", output=tmp[:, c0:c0 + step])
+        part = slice(c0, c0 + col_step)
+        gaussian_filter1d(a[:, part], sigma, axis=0, mode="reflect", output=tmp[:, part])
 
     def rows(r0: int) -> None:
-        gaussian_filter1d(tmp[r0:r0 + step], sigma, axis=1, mode="reflect", output=out[r0:r0 + step])
+        part = slice(r0, r0 + row_step)
+        gaussian_filter1d(tmp[part], sigma, axis=1, mode="reflect", output=out[part])
 
-    step = -(-w // workers())
-    thread_map(cols, range(0, w, step))
-    step = -(-h // workers())
-    thread_map(rows, range(0, h, step))
+    thread_map(cols, range(0, w, col_step))
+    thread_map(rows, range(0, h, row_step))
     return out
 
 

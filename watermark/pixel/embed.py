@@ -56,13 +56,11 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
     pattern *= np.float32(min(strength, cap / max(rms, 1e-6)))
     out = np.empty_like(frames)
 
-    def raw_masks(c0: int) -> np.ndarray:
-        return half_masks(small[c0 - b0:c0 - b0 + CHUNK])
-
-    def apply(i: int) -> None:
+    def apply(item: tuple[int, np.ndarray]) -> None:
+        i, m = item
         # frames are integers, so rint(frame + delta) = frame + rint(delta): the same
         # delta on R, G and B changes luma by delta and leaves chroma alone
-        d = upsample2(smoothed[i - b0])
+        d = upsample2(m)
         d *= pattern
         np.rint(d, out=d)
         marked = np.add(frames[i], d.astype(np.int16)[..., None], dtype=np.int16)
@@ -76,12 +74,12 @@ def embed_frames(frames: np.ndarray, key: bytes, identifier: bytes, strength: fl
         # at half resolution, linear: the same as smoothing after upsampling), the mark on
         # all threads: the same bits as one thread
         small = half_luma(frames[b0:b0 + block])  # BLAS: on this thread
-        masks = np.concatenate(thread_map(raw_masks, range(b0, min(t, b0 + block), CHUNK)))
+        masks = np.concatenate(thread_map(half_masks, [small[k:k + CHUNK] for k in range(0, len(small), CHUNK)]))
         smoothed = []
         for m in masks:
             prev = m if prev is None else TEMPORAL * prev + (1.0 - TEMPORAL) * m
             smoothed.append(prev)
-        thread_map(apply, range(b0, b0 + len(masks)))
+        thread_map(apply, enumerate(smoothed, start=b0))
     return out
 
 

@@ -13,9 +13,11 @@ and hand only elementwise work, filters, FFTs and ``bincount`` to :func:`thread_
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["WORKERS", "workers", "thread_map"]
+
 
 def _workers_from_env() -> int:
     raw = os.environ.get("FRAMEMARK_THREADS", "").strip()
@@ -30,6 +32,7 @@ def _workers_from_env() -> int:
 WORKERS = _workers_from_env()
 
 _pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()  # the service's detection threads may ask for it at once
 
 
 def workers() -> int:
@@ -41,9 +44,10 @@ def _pool(n: int) -> ThreadPoolExecutor:
     # keyed by process: a child forked by a ProcessPoolExecutor (detect.batch) inherits the
     # parent's executor object but none of its threads, and would wait on it forever
     key = (os.getpid(), n)
-    pool = _pools.get(key)
-    if pool is None:
-        pool = _pools[key] = ThreadPoolExecutor(n, thread_name_prefix="framemark-wm")
+    with _pools_lock:
+        pool = _pools.get(key)
+        if pool is None:
+            pool = _pools[key] = ThreadPoolExecutor(n, thread_name_prefix="framemark-wm")
     return pool
 
 
