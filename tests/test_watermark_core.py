@@ -198,3 +198,24 @@ def test_thread_pool_survives_fork_and_a_bad_setting(monkeypatch):
     assert threads._workers_from_env() >= 1
     monkeypatch.setenv("FRAMEMARK_THREADS", "1")
     assert threads._workers_from_env() == 1
+
+
+def test_perspective_and_lens_are_undone_by_the_warp():
+    """A camera filming the screen (corners moved 5 %, barrel lens): the similarity search
+    alone locks onto part of the frame; the warp refinement (set A only) finds the rest."""
+    from detect.attacks.camcord import Camcord
+    from watermark.pixel import PixelWatermark, mean_luma
+
+    clip = textured_clip(t=6, h=288, w=384, seed=5)
+    alg = PixelWatermark(KEY)
+    attacked = Camcord("geometry")(alg.embed(clip, bytes(range(6))))
+    r = alg.extract(attacked)
+    assert r.detected and r.payload == bytes(range(6))
+    assert r.extra["warp"] is not None and any(r.extra["warp"])
+    assert len(r.per_frame) == 6 and min(r.per_frame) > 0.01  # the trace follows the warp
+    # the same frames without the warp: far weaker evidence
+    from watermark.pixel.detect import search, whiten
+    from watermark.pixel.pattern import KeyedTile
+
+    similarity = search(whiten(mean_luma(attacked.frames)), KeyedTile.from_key(KEY))
+    assert similarity.score < r.extra["sync_score"] - 1.0

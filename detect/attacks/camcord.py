@@ -22,6 +22,8 @@ __all__ = ["Camcord", "homography", "CAMCORD_ATTACKS"]
 PROFILES = {
     "mild": dict(corner=0.05, k1=-0.04, moire=0.03, vignette=0.2, blur=0.8, shot=0.15, read=2.0, exposure=0.08, crf=23),
     "strong": dict(corner=0.10, k1=-0.10, moire=0.06, vignette=0.35, blur=1.4, shot=0.4, read=3.0, exposure=0.15, crf=26),
+    # mild's perspective and lens alone, nearly lossless: what the alignment has to undo
+    "geometry": dict(corner=0.05, k1=-0.04, moire=0.0, vignette=0.0, blur=0.0, shot=0.0, read=0.0, exposure=0.0, crf=17),
 }
 
 
@@ -97,4 +99,4 @@ class Camcord(Attack):
 
 
 def CAMCORD_ATTACKS() -> list[Attack]:
-    return [Camcord("mild"), Camcord("strong")]
+    return [Camcord("mild"), Camcord("strong"), Camcord("geometry")]

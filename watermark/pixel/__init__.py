@@ -22,6 +22,10 @@ __all__ = ["ALG_ID", "PixelWatermark", "MIN_SIDE"]
 
 ALG_ID = "org.framemark.video.1"
 MIN_SIDE = 16
+#: similarity alignments the warp refinement starts from (each costs ~0.3-0.6 s at 720p)
+WARP_STARTS = 2
+#: ... at these scales: a phone framing a screen fills its picture with it, give or take
+WARP_SCALES = (0.8, 1.25)
 
 
 def _check_clip(clip) -> None:
@@ -130,7 +134,10 @@ class PixelWatermark:
         frames = clip.frames
         # the moving region matters only when the frame is not aligned as it is (a player
         # window in a screen recording): found then, not on every detection
-        result, al = self._extract_mean(mean_luma(frames), len(frames), box=lambda: active_box(activity(frames)))
+        result, al, region = self._extract_mean(mean_luma(frames), len(frames), box=lambda: active_box(activity(frames)))
+        if region is not None:  # the alignment is the moving region's, in its coordinates
+            y0, y1, x0, x1 = region
+            frames = frames[:, y0:y1, x0:x1]
         result.per_frame = self.per_frame_evidence(frames, al)
         return result
 
@@ -146,26 +153,31 @@ class PixelWatermark:
         return self._extract_mean(mean_luma, frames_used)[0]
 
     def _extract_mean(self, mean_luma: np.ndarray, frames_used: int, box=None):
-        from .detect import cell_values, quick_align, search, whiten
+        from .detect import cell_values, quick_align, search_candidates, warp_align, whiten
         from .pattern import KeyedTile
 
         tile = KeyedTile.from_key(self.key)
         res = whiten(mean_luma)
         al = quick_align(res, tile)
-        if al is not None:
-            box = None  # the frame is aligned as it is: nothing to find in a sub-window
-        else:
-            al = search(res, tile)
+        region = None  # the sub-window whose alignment won, if one did
+        if al is None:
+            cands = search_candidates(res, tile)
             if callable(box):
                 box = box()
-        if box is not None:
-            # the moving part of the frame (a player window in a screen recording, a
-            # letterboxed picture): searched on its own too, the better sync score (set A
-            # only) wins, so the choice does not touch the test chips
-            y0, y1, x0, x1 = box
-            al_box = search(whiten(mean_luma[y0:y1, x0:x1]), tile)
-            if al_box.score > al.score:
-                al = al_box
+            if box is not None:
+                # the moving part of the frame (a player window in a screen recording, a
+                # letterboxed picture): searched on its own too, the better sync score (set A
+                # only) wins, so the choice does not touch the test chips
+                y0, y1, x0, x1 = box
+                res_box = whiten(mean_luma[y0:y1, x0:x1])
+                cands_box = search_candidates(res_box, tile)
+                if cands_box[0].score > cands[0].score:
+                    cands, res, region = cands_box, res_box, box
+            # a camera filming a screen: perspective and lens distortion, from the search's
+            # best few (set A only again; the quick path above never gets here, so whether
+            # this runs is not a choice made with the test chips either)
+            starts = [a for a in cands if WARP_SCALES[0] <= a.scale <= WARP_SCALES[1]][:WARP_STARTS]
+            al = warp_align(res, tile, cands[0], starts)
         v = cell_values(al)
         # the test: agreement of the B chips, which the search never looked at, with their
         # keyed signs, each chip weighed by its magnitude (exact given the magnitudes)
@@ -193,8 +205,11 @@ class PixelWatermark:
                 "crc_ok": bool(crc_ok), "payload_guess": ident.hex(),
                 "scale": round(al.scale, 5), "rotation_deg": round(float(np.degrees(al.angle)), 3),
                 "flipped": bool(al.flip), "sync_score": round(al.score, 3),
+                # perspective and lens terms (a, b, c, d, g, h, k1) when the warp won
+                "warp": None if al.warp is None else [round(float(x), 5) for x in al.warp.params],
+                "region": None if region is None else [int(x) for x in region],
             },
-        ), al
+        ), al, region
 
     def per_frame_evidence(self, frames: np.ndarray, al) -> list[float]:
         """Per frame, the correlation of its luma with the search chips rendered in frame

@@ -26,8 +26,10 @@ import numpy as np
 
 from .pattern import CELLS, FOLD, PERIOD, KeyedTile, read_cells, render_cells
 from .threads import thread_map, workers
+from .warp import Warp, refine_warp, warp_coords
 
-__all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search", "cell_values", "frame_template"]
+__all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search", "warp_align", "cell_values",
+           "frame_template"]
 
 SCALE_MIN, SCALE_MAX = 0.4, 2.4
 BIN = PERIOD / FOLD  # reference pixels per fold bin
@@ -41,6 +43,7 @@ class Alignment:
     shift: tuple[float, float]  # sub-bin (dy, dx) in fold bins
     score: float          # normalised correlation peak with the search chips
     tile: np.ndarray = field(repr=False, default=None)  # the folded 64 x 64 tile (unflipped)
+    warp: Warp | None = None  # perspective and lens terms beyond the similarity (.warp)
 
 
 def whiten(mean_luma: np.ndarray) -> np.ndarray:
@@ -346,12 +349,18 @@ def quick_align(res: np.ndarray, tile: KeyedTile) -> Alignment | None:
 
 
 def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Alignment:
+    """The best of :func:`search_candidates`."""
+    return search_candidates(res, tile, max_grid)[0]
+
+
+def search_candidates(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> list[Alignment]:
     """The best alignment of the keyed search chips with the whitened residual ``res``.
 
     Candidates for (scale, angle) come from the spectrum's lattice peaks (any scale in
     0.4-2.4, angles within +-15 degrees) and from the autocorrelation; each is aligned
     (offset, flip) by the fold correlation with the search chips and the best few are
-    refined. Uses the search chips (set A) only, never the test chips (set B)."""
+    refined. Uses the search chips (set A) only, never the test chips (set B). The refined
+    few, best first, then the other candidates, best first."""
     grid = _Grid(res)
     corr = _Correlator(tile)
     seen: list[tuple[float, float]] = []
@@ -374,14 +383,36 @@ def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Align
     # a weak, unrotated mark after strong compression
     side2 = min(max(h, w), 512) // 2 * 2
     c2 = res[max(0, h // 2 - side2 // 2): h // 2 + side2 // 2, max(0, w // 2 - side2 // 2): w // 2 + side2 // 2]
-    c2 = c2[: c2.shape[0] // 2 * 2, : c2.shape[1] // 2 * 2]
-    half = _Grid(c2.reshape(c2.shape[0] // 2, 2, c2.shape[1] // 2, 2).mean(axis=(1, 3)), step=2.0)
+    half = _half(c2)
     scales2 = [s for s in _grid_scales(max(c2.shape)) if s >= 0.8]
     coarse2 = sorted((align(half, corr, s, 0.0) for s in scales2), key=lambda a: a.score, reverse=True)
     cands += [align(grid, corr, a.scale, a.angle) for a in coarse2[:6]]
     cands.sort(key=lambda a: a.score, reverse=True)
     refined = [_refine(grid, corr, a) for a in cands[:4]]
-    return max(refined, key=lambda a: a.score)
+    # stable: equal scores keep the candidates' order, as max() did
+    return sorted(refined, key=lambda a: a.score, reverse=True) + cands[4:]
+
+
+def _half(res: np.ndarray) -> _Grid:
+    """A 2 x 2 block-averaged grid of ``res`` (the mark's band at scales >= 0.8 survives it)."""
+    c = res[: res.shape[0] // 2 * 2, : res.shape[1] // 2 * 2]
+    return _Grid(c.reshape(c.shape[0] // 2, 2, c.shape[1] // 2, 2).mean(axis=(1, 3)), step=2.0)
+
+
+def warp_align(res: np.ndarray, tile: KeyedTile, best: Alignment, starts: list[Alignment]) -> Alignment:
+    """The best, by sync score with the search chips (set A only, like :func:`search`), of
+    the similarity alignment ``best`` and of each of ``starts`` refined by
+    :func:`watermark.pixel.warp.refine_warp` (on a half-resolution grid: ``starts`` are at
+    scales >= 0.8, where the mark's band survives 2 x 2 averaging)."""
+    grid = _Grid(res)
+    coarse = _half(res) if min(res.shape) >= 64 else grid
+    corr = _Correlator(tile)
+    for al in starts:
+        # a start may have been scored on another grid (a crop, half resolution)
+        warped = refine_warp(grid, coarse, corr, align(grid, corr, al.scale, al.angle), BIN)
+        if warped.score > best.score:
+            best = warped
+    return best
 
 
 def frame_template(tile: KeyedTile, al: Alignment, shape: tuple[int, int], step: int = 1) -> np.ndarray:
@@ -395,6 +426,8 @@ def frame_template(tile: KeyedTile, al: Alignment, shape: tuple[int, int], step:
         t = _mirror(t)
     yy, xx = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
     y, x = yy - h / 2, xx - w / 2
+    if al.warp is not None:
+        y, x = warp_coords(y[:, 0], x[0, :], al.warp)
     c, s = math.cos(al.angle), math.sin(al.angle)
     k = 1.0 / (al.scale * BIN)
     iu = np.floor((c * x + s * y) * k).astype(np.int64) % FOLD
