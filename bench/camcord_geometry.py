@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from bench.informed_embedding import IDENT, KEY
+from bench.informed_embedding import IDENT, KEY, publish, target_segments
 
 __all__ = ["main"]
 
@@ -38,24 +38,20 @@ def main(argv=None) -> int:
     p.add_argument("--only", default="", help="comma-separated clip names (default: every target clip)")
     a = p.parse_args(argv)
 
-    from bench.robustness import real_sources, target_clip
     from detect import footage
     from detect.attacks.camcord import Camcord
-    from detect.attacks.codecs import encode_decode
     from watermark.pixel import PixelWatermark
     from watermark.pixel.embed import embed_frames
 
     alg = PixelWatermark(KEY)
-    srcs = [s for s in real_sources(40, 8.0) if target_clip(s["info"])]
-    if a.only:
-        srcs = [s for s in srcs if s["name"] in a.only.split(",")]
+    srcs = target_segments(only=a.only)
     attacks = [("camcord-mild", Camcord("mild")), ("without geometry", _without_geometry()),
                ("geometry only", Camcord("geometry"))]
     print("| clip | " + " | ".join(f"{n}: log10 p (scale, warp)" for n, _ in attacks) + " |")
     print("|---|" + "---|" * len(attacks))
     for src in srcs:
         clip = footage.load(src["path"], seconds=8.0, start_s=src["start"])
-        published = encode_decode(clip.with_frames(embed_frames(clip.frames, KEY, IDENT)), "libx264", crf=17, preset="fast")
+        published = publish(clip.with_frames(embed_frames(clip.frames, KEY, IDENT)))
         cells = []
         for _, attack in attacks:
             r = alg.extract(attack(published))

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from bench.informed_embedding import IDENT, KEY
+from bench.informed_embedding import IDENT, KEY, publish, target_segments
 
 __all__ = ["scaled_pattern", "main"]
 
@@ -63,17 +63,14 @@ def main(argv=None) -> int:
     p.add_argument("--only", default="", help="comma-separated clip names (default: the first --clips target clips)")
     a = p.parse_args(argv)
 
-    from bench.robustness import real_sources, target_clip
     from detect import footage
     from detect.attacks import get as get_attack
-    from detect.attacks.codecs import encode_decode
     from detect.quality import psnr
     from watermark.pixel import PixelWatermark
 
     attacks = a.attacks.split(",")
     alg = PixelWatermark(KEY)
-    srcs = [s for s in real_sources(40, 8.0) if target_clip(s["info"])]
-    srcs = [s for s in srcs if s["name"] in a.only.split(",")] if a.only else srcs[:a.clips]
+    srcs = target_segments(a.clips, a.only)
     print("| clip | cell scale | PSNR dB | " + " | ".join(f"{x}: log10 p @ scale found" for x in attacks) + " |")
     print("|---|---|---|" + "---|" * len(attacks))
     for src in srcs:
@@ -82,7 +79,7 @@ def main(argv=None) -> int:
             t = time.time()
             with _pattern(scale) as embed_frames:
                 marked = embed_frames(clip.frames, KEY, IDENT)
-            published = encode_decode(clip.with_frames(marked), "libx264", crf=17, preset="fast")
+            published = publish(clip.with_frames(marked))
             cells = []
             for x in attacks:
                 r = alg.extract(get_attack(x)(published))

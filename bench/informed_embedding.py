@@ -24,10 +24,26 @@ import time
 
 import numpy as np
 
-__all__ = ["host_cells", "main"]
+__all__ = ["host_cells", "target_segments", "publish", "main"]
 
 KEY = b"informed-embedding-probe-key-032"
 IDENT = bytes.fromhex("0123456789ab")
+
+
+def target_segments(limit: int | None = None, only: str = "") -> list[dict]:
+    """The robustness benchmark's target clips, 8 s each, as these probes use them: the
+    ``only`` names (comma-separated) when given, else the first ``limit``."""
+    from bench.robustness import real_sources, target_clip
+
+    srcs = [s for s in real_sources(40, 8.0) if target_clip(s["info"])]
+    return [s for s in srcs if s["name"] in only.split(",")] if only else srcs[:limit]
+
+
+def publish(clip):
+    """A marked clip as ``bench.robustness`` publishes it: H.264 CRF 17."""
+    from detect.attacks.codecs import encode_decode
+
+    return encode_decode(clip, "libx264", crf=17, preset="fast")
 
 
 def host_cells(frames: np.ndarray) -> np.ndarray:
@@ -86,16 +102,14 @@ def main(argv=None) -> int:
     p.add_argument("--clips", type=int, default=6)
     a = p.parse_args(argv)
 
-    from bench.robustness import real_sources, target_clip
     from detect import footage
     from detect.attacks import get as get_attack
-    from detect.attacks.codecs import encode_decode
     from detect.quality import psnr
     from watermark.pixel import PixelWatermark
 
     attacks = a.attacks.split(",")
     alg = PixelWatermark(KEY)
-    srcs = [s for s in real_sources(40, 8.0) if target_clip(s["info"])][:a.clips]
+    srcs = target_segments(a.clips)
     print("| clip | lam | PSNR dB | " + " | ".join(f"{x}: log10 p" for x in attacks) + " | g | host / mark |")
     print("|---|---|---|" + "---|" * len(attacks) + "---|---|")
     for src in srcs:
@@ -106,8 +120,7 @@ def main(argv=None) -> int:
             if lam and calib is None:
                 calib = _calibrate(clip.frames)
             marked, info = _embed(clip.frames, lam, calib)
-            # published as bench.robustness publishes: H.264 CRF 17
-            published = encode_decode(clip.with_frames(marked), "libx264", crf=17, preset="fast")
+            published = publish(clip.with_frames(marked))
             ps = [alg.extract(get_attack(x)(published)).extra["log10_p"] for x in attacks]
             print(f"| {src['name']} | {lam:g} | {psnr(marked, clip.frames):.1f} | " + " | ".join(f"{v:.1f}" for v in ps)
                   + f" | {info.get('g', '-')} | {info.get('host_to_mark', '-')} |", flush=True)

@@ -244,13 +244,27 @@ def fold(grid: _Grid, scale: float, angle: float) -> np.ndarray:
     # the half-integers to even and would give alternate bins 1 and 3 pixels)
     u = np.floor(np.add.outer(np.float32(s * k) * grid.ys, np.float32(c * k) * grid.xs)).astype(np.int32)
     v = np.floor(np.add.outer(np.float32(c * k) * grid.ys, np.float32(-s * k) * grid.xs)).astype(np.int32)
+    return _accumulate(u, v, grid.values)
+
+
+def fold_warped(values: np.ndarray, Y: np.ndarray, X: np.ndarray, scale: float, angle: float) -> np.ndarray:
+    """:func:`fold` for per-pixel similarity-frame coordinates (``.warp.warp_coords``)."""
+    c, s = math.cos(angle), math.sin(angle)
+    k = 1.0 / (scale * BIN)
+    u = np.floor(np.float32(s * k) * Y + np.float32(c * k) * X).astype(np.int32)
+    v = np.floor(np.float32(c * k) * Y - np.float32(s * k) * X).astype(np.int32)
+    return _accumulate(u, v, values)
+
+
+def _accumulate(u: np.ndarray, v: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The mean of ``values`` in each fold bin (u, v), taken modulo FOLD; u, v are reused."""
     # modulo FOLD (a power of two) by masking: two's complement makes it right for negatives
     u &= FOLD - 1
     v &= FOLD - 1
     v <<= int(math.log2(FOLD))
     v |= u
     idx = v.ravel()
-    total = np.bincount(idx, weights=grid.values, minlength=FOLD * FOLD)
+    total = np.bincount(idx, weights=values, minlength=FOLD * FOLD)
     count = np.bincount(idx, minlength=FOLD * FOLD)
     return (total / np.maximum(count, 1)).reshape(FOLD, FOLD)
 
@@ -354,7 +368,7 @@ def search(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> Align
 
 
 def search_candidates(res: np.ndarray, tile: KeyedTile, max_grid: int = 2_000_000) -> list[Alignment]:
-    """The best alignment of the keyed search chips with the whitened residual ``res``.
+    """Alignments of the keyed search chips with the whitened residual ``res``, best first.
 
     Candidates for (scale, angle) come from the spectrum's lattice peaks (any scale in
     0.4-2.4, angles within +-15 degrees) and from the autocorrelation; each is aligned
@@ -408,8 +422,8 @@ def warp_align(res: np.ndarray, tile: KeyedTile, best: Alignment, starts: list[A
     coarse = _half(res) if min(res.shape) >= 64 else grid
     corr = _Correlator(tile)
     for al in starts:
-        # a start may have been scored on another grid (a crop, half resolution)
-        warped = refine_warp(grid, coarse, corr, align(grid, corr, al.scale, al.angle), BIN)
+        # only the start's scale and angle are used: the warp is scored afresh on ``grid``
+        warped = refine_warp(grid, coarse, corr, al)
         if warped.score > best.score:
             best = warped
     return best

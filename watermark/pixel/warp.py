@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .pattern import FOLD
 from .threads import thread_map
 
 __all__ = ["Warp", "warp_coords", "refine_warp"]
@@ -57,42 +56,27 @@ def warp_coords(ys: np.ndarray, xs: np.ndarray, warp: Warp) -> tuple[np.ndarray,
     return (c * x1 + (1 + d) * y1) * den, ((1 + a) * x1 + b * y1) * den
 
 
-def fold_warped(values: np.ndarray, Y: np.ndarray, X: np.ndarray, scale: float, angle: float, bin_px: float) -> np.ndarray:
-    """:func:`watermark.pixel.detect.fold` for arbitrary per-pixel coordinates."""
-    c, s = math.cos(angle), math.sin(angle)
-    k = 1.0 / (scale * bin_px)
-    u = np.floor(np.float32(s * k) * Y + np.float32(c * k) * X).astype(np.int32)
-    v = np.floor(np.float32(c * k) * Y - np.float32(s * k) * X).astype(np.int32)
-    u &= FOLD - 1
-    v &= FOLD - 1
-    v <<= int(math.log2(FOLD))
-    v |= u
-    idx = v.ravel()
-    total = np.bincount(idx, weights=values, minlength=FOLD * FOLD)
-    count = np.bincount(idx, minlength=FOLD * FOLD)
-    return (total / np.maximum(count, 1)).reshape(FOLD, FOLD)
-
-
-def refine_warp(grid, coarse_grid, corr, start, bin_px: float):
+def refine_warp(grid, coarse_grid, corr, start):
     """The best alignment reachable from the similarity alignment ``start`` by the warp,
     scored on ``coarse_grid`` (a 2 x 2 block-averaged copy, for speed) and returned at
-    full resolution on ``grid``, with its ``warp`` set. ``start``'s own score is the floor:
-    the caller keeps whichever scores higher."""
-    from .detect import _mirror
+    full resolution on ``grid``, with its ``warp`` set (only ``start``'s scale and angle
+    are used). It may score below the similarity alignment: the caller keeps the higher."""
+    from .detect import _mirror, fold_warped
 
     radius = 0.5 * grid.extent * math.sqrt(2.0)
 
     def score(params: tuple[float, ...], g=coarse_grid):
         Y, X = warp_coords(g.ys, g.xs, Warp(params, radius))
-        tile = fold_warped(g.values, Y, X, start.scale, start.angle, bin_px)
+        tile = fold_warped(g.values, Y, X, start.scale, start.angle)
         # both mirror images: a weak start's own flip is a coin toss
         return max((corr(_mirror(tile) if flip else tile) + (flip,) for flip in (False, True)),
                    key=lambda r: r[0]) + (tile,)
 
     # the climb alone stalls when the similarity lock is a small part of the frame (the
     # score is flat around it): a coarse grid over the lens and the screen's tilt first
-    grid_points = [(0.0,) * N_PARAMS] + [(0.0, 0.0, 0.0, 0.0, gx, gy, k1) for k1 in GRID_K1
-                                         for gx in GRID_TILT for gy in GRID_TILT]
+    none = (0.0,) * N_PARAMS
+    grid_points = [none] + [p for p in ((0.0, 0.0, 0.0, 0.0, gx, gy, k1) for k1 in GRID_K1
+                                        for gx in GRID_TILT for gy in GRID_TILT) if p != none]
     scores = thread_map(lambda m: score(m)[0], grid_points)
     i = int(np.argmax(scores))  # the first of equals: no warp when nothing beats it
     best, best_score = grid_points[i], scores[i]
