@@ -92,13 +92,13 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
             if alg_id == LATENT_ALG_ID:
                 _latent_store_test(alg, res, entry, keys_dir)
             elif res.detected and res.payload is None:
+                # detected, but the blind decode failed its CRC (a small or heavily
+                # compressed clip): which of the identifiers this store recorded is it?
                 found, _ = _identify_in_store(alg, res, keys_dir)
                 if found is not None:
-                    entry["identified"] = _identified(found)
-            # a store-backed identification beats a blind decode that may carry bit errors
-            ident = entry.get("identified", {}).get("payload") or entry.get("payload")
-            if entry["detected"] and ident:
-                payloads[alg_id] = bytes.fromhex(ident)
+                    _adopt_store_match(entry, found)
+            if entry["detected"] and entry.get("payload"):
+                payloads[alg_id] = bytes.fromhex(entry["payload"])
             results.append(entry)
         except FramemarkError as exc:
             results.append({"alg": alg_id, "error": str(exc)})
@@ -154,9 +154,18 @@ def _latent_store_test(alg, res, entry: dict, keys_dir: Path) -> None:
         entry["identified"] = _identified(found)
     if not entry["detected"]:
         entry["payload"] = None
-    elif found is not None and p_store <= DETECTION_P_VALUE and entry.get("payload") != found.identifier.hex():
+    elif found is not None and p_store <= DETECTION_P_VALUE:
         # the latent payload has no CRC: a blind majority vote can carry bit errors (the demo
         # read 4 of 48 wrong at p 1e-20), so an identifier the store matches takes its place
+        _adopt_store_match(entry, found)
+
+
+def _adopt_store_match(entry: dict, found) -> None:
+    """Make the store's identification the mark's ``payload`` (the identifier the report
+    stands by, for either mark); ``identified`` says how it was found and ``blind_payload``
+    keeps a blind reading that differed (None when the blind decode gave nothing)."""
+    entry["identified"] = _identified(found)
+    if entry.get("payload") != found.identifier.hex():
         entry["blind_payload"] = entry.get("payload")
         entry["payload"] = found.identifier.hex()
 

@@ -56,6 +56,44 @@ def test_fuse_identifies_a_crc_failed_detection_through_the_store(keys_dir):
     assert n >= 51 and found is not None and found.identifier == true  # the keys folder may hold others
 
 
+def test_a_crc_failed_pixel_detection_reports_the_store_match_as_its_payload(tmp_path):
+    """A real marked 128x128 clip after H.264 CRF 23: detected (exact p), but one tile's
+    payload chips carry ~22 % coded-bit errors and the blind decode fails its CRC. The
+    detect report then stands by the identifier the store matches: ``payload`` (JSON and
+    card), with ``identified`` saying how and ``blind_payload`` None, as for the latent
+    mark."""
+    from tests.conftest import moving_frames
+    from detect.card import render_card
+    from detect.fuse import detect_file
+    from provenance.fileio import write_private_file
+    from provenance.keys import WATERMARK_KEY_FILE, init_identity
+    from provenance.media import Clip, read_clip, write_clip
+    from provenance.store import ManifestStore
+    from watermark.registry import PIXEL_ALG_ID, get_algorithm
+
+    rng = np.random.default_rng(2)  # a key/identifier pair measured to fail the CRC here
+    key, true = rng.bytes(32), rng.bytes(6)
+    kd = tmp_path / "keys"
+    init_identity(kd, common_name="store match test")
+    write_private_file(kd / WATERMARK_KEY_FILE, key, force=True)
+    store = ManifestStore(kd)
+    for ident in [rng.bytes(6) for _ in range(50)] + [true]:
+        store.add(alg=PIXEL_ALG_ID, value=base64.b64encode(ident).decode())
+    alg = get_algorithm(PIXEL_ALG_ID, key)
+    marked = alg.embed(Clip(frames=moving_frames(17, (128, 128), seed=3), fps=24.0), true)
+    path = tmp_path / "upload.mp4"
+    write_clip(path, marked, crf=23, preset="medium")
+    blind = alg.extract(read_clip(path))
+    assert blind.detected and blind.payload is None and not blind.extra["crc_ok"]
+
+    report = detect_file(path, keys_dir=kd, latent=False, classifier=False)
+    entry = next(w for w in report["watermarks"] if w["alg"] == PIXEL_ALG_ID)
+    assert entry["detected"] and entry["payload"] == true.hex()
+    assert entry["identified"]["method"] == "manifest-store match" and entry["identified"]["candidates"] == 51
+    assert entry["blind_payload"] is None
+    assert f"id {true.hex()} (matched in the manifest store)" in render_card(report)
+
+
 def _latent_noise(identifier: bytes, key: bytes, flip: float, rng, n: int = 10240) -> np.ndarray:
     """Marked noise whose signs a VAE round trip left right only with probability 1 - flip."""
     from generate.latent_watermark import make_noise
