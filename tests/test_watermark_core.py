@@ -219,3 +219,28 @@ def test_perspective_and_lens_are_undone_by_the_warp():
 
     similarity = search(whiten(mean_luma(attacked.frames)), KeyedTile.from_key(KEY))
     assert similarity.score < r.extra["sync_score"] - 1.0
+
+
+
+def test_the_frame_or_its_moving_box_is_chosen_after_the_warp():
+    """Detection also searches the moving box (a filmed screen inside its bezel, a player
+    window). Which view wins is decided on the refined (warped) sync scores, not on the
+    similarity search's: a view can win that and still lose after the warp (cityCC0
+    camcorded read log10 p -0.0 that way, -10.3 now). Set A only in both."""
+    from detect.attacks.camcord import Camcord
+    from watermark.pixel import PixelWatermark, mean_luma, refined_alignment
+    from watermark.pixel.detect import search_candidates, whiten
+    from watermark.pixel.pattern import KeyedTile
+
+    alg, tile = PixelWatermark(KEY), KeyedTile.from_key(KEY)
+    filmed = Camcord("geometry")(alg.embed(textured_clip(t=6, h=288, w=384, seed=5), bytes(range(6))))
+    warped_view = whiten(mean_luma(filmed.frames))
+    # an unwarped but noisier view: better before the warp, worse after it
+    marked = alg.embed(textured_clip(t=6, h=288, w=384, seed=1), bytes(range(6)))
+    noise = np.random.default_rng(0).normal(0, 20, marked.frames.shape[1:3])
+    noisy_view = whiten(mean_luma(marked.frames) + noise)
+    assert search_candidates(noisy_view, tile)[0].score > search_candidates(warped_view, tile)[0].score
+    al, index = refined_alignment([noisy_view, warped_view], tile)
+    assert index == 1 and al.warp is not None
+    same, first = refined_alignment([warped_view, warped_view], tile)
+    assert first == 0 and same.score == al.score  # ties keep the earlier view (the whole frame)

@@ -106,6 +106,24 @@ def activity(frames: np.ndarray) -> np.ndarray:
     return acc / max(t - 1, 1)
 
 
+def refined_alignment(residuals: list[np.ndarray], tile) -> tuple["Alignment", int]:
+    """The best alignment, by sync score (set A only), over several views of one clip
+    (whitened residuals: the frame, its moving box), and the index of the view it came
+    from. Each view is searched (:func:`~.detect.search_candidates`) and refined beyond a
+    similarity from its best few starts at scales ``WARP_SCALES`` (:func:`~.detect.warp_align`)
+    before the views are compared; on equal scores the earlier view wins."""
+    from .detect import search_candidates, warp_align
+
+    best, index = None, 0
+    for i, res in enumerate(residuals):
+        cands = search_candidates(res, tile)
+        starts = [a for a in cands if WARP_SCALES[0] <= a.scale <= WARP_SCALES[1]][:WARP_STARTS]
+        al = warp_align(res, tile, cands[0], starts)
+        if best is None or al.score > best.score:
+            best, index = al, i
+    return best, index
+
+
 class PixelWatermark:
     """The pixel watermark behind the :class:`~watermark.base.WatermarkAlgorithm` interface."""
 
@@ -153,7 +171,7 @@ class PixelWatermark:
         return self._extract_mean(mean_luma, frames_used)[0]
 
     def _extract_mean(self, mean_luma: np.ndarray, frames_used: int, box=None):
-        from .detect import cell_values, quick_align, search_candidates, warp_align, whiten
+        from .detect import cell_values, quick_align, whiten
         from .pattern import KeyedTile
 
         tile = KeyedTile.from_key(self.key)
@@ -161,23 +179,22 @@ class PixelWatermark:
         al = quick_align(res, tile)
         region = None  # the sub-window whose alignment won, if one did
         if al is None:
-            cands = search_candidates(res, tile)
+            # the whole frame, and the moving part of it when there is one (a player window in
+            # a screen recording, a letterboxed picture, a filmed screen inside its bezel):
+            # each searched, then refined beyond a similarity (a camera filming a screen:
+            # perspective and lens distortion) from its best few starts. The better sync score
+            # wins only after both are refined (a box that wins the similarity search can
+            # lose to the full frame's warp: cityCC0 camcorded). Every choice here uses set A
+            # only, and the quick path above never gets here, so none of them is made with the
+            # test chips.
+            options = [(res, None)]
             if callable(box):
                 box = box()
             if box is not None:
-                # the moving part of the frame (a player window in a screen recording, a
-                # letterboxed picture): searched on its own too, the better sync score (set A
-                # only) wins, so the choice does not touch the test chips
                 y0, y1, x0, x1 = box
-                res_box = whiten(mean_luma[y0:y1, x0:x1])
-                cands_box = search_candidates(res_box, tile)
-                if cands_box[0].score > cands[0].score:
-                    cands, res, region = cands_box, res_box, box
-            # a camera filming a screen: perspective and lens distortion, from the search's
-            # best few (set A only again; the quick path above never gets here, so whether
-            # this runs is not a choice made with the test chips either)
-            starts = [a for a in cands if WARP_SCALES[0] <= a.scale <= WARP_SCALES[1]][:WARP_STARTS]
-            al = warp_align(res, tile, cands[0], starts)
+                options.append((whiten(mean_luma[y0:y1, x0:x1]), box))
+            al, i = refined_alignment([r for r, _ in options], tile)
+            region = options[i][1]
         v = cell_values(al)
         # the test: agreement of the B chips, which the search never looked at, with their
         # keyed signs, each chip weighed by its magnitude (exact given the magnitudes)
