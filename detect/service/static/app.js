@@ -176,8 +176,10 @@ function render(report) {
     const row = el("div", "wm");
     row.appendChild(el("b", null, w.alg || "watermark"));
     let t = " \u2014 " + (w.detected ? "detected" : "not detected") + ", p = " + fmtP(w.p_value);
-    if (w.payload) t += ", id " + w.payload;
-    else if (w.identified && w.identified.payload) t += ", id " + w.identified.payload + " (matched in the manifest store)";
+    // payload is the identifier the report stands by; identified says when the store found it
+    const ident = (w.identified && w.identified.payload) || null;
+    const shown = w.payload || ident;
+    if (shown) t += ", id " + shown + (shown === ident ? " (matched in the manifest store)" : "");
     if (w.error) t = " \u2014 " + w.error;
     if (w.skipped) t = " \u2014 not checked: " + (w.reason || "skipped");
     row.appendChild(document.createTextNode(t));
