@@ -221,7 +221,6 @@ def test_perspective_and_lens_are_undone_by_the_warp():
     assert similarity.score < r.extra["sync_score"] - 1.0
 
 
-
 def test_the_frame_or_its_moving_box_is_chosen_after_the_warp():
     """Detection also searches the moving box (a filmed screen inside its bezel, a player
     window). Which view wins is decided on the refined (warped) sync scores, not on the

@@ -62,13 +62,13 @@ def test_a_crc_failed_pixel_detection_reports_the_store_match_as_its_payload(tmp
     detect report then stands by the identifier the store matches: ``payload`` (JSON and
     card), with ``identified`` saying how and ``blind_payload`` None, as for the latent
     mark."""
-    from tests.conftest import moving_frames
     from detect.card import render_card
     from detect.fuse import detect_file
     from provenance.fileio import write_private_file
     from provenance.keys import WATERMARK_KEY_FILE, init_identity
     from provenance.media import Clip, read_clip, write_clip
     from provenance.store import ManifestStore
+    from tests.conftest import moving_frames
     from watermark.registry import PIXEL_ALG_ID, get_algorithm
 
     rng = np.random.default_rng(2)  # a key/identifier pair measured to fail the CRC here
