@@ -150,6 +150,8 @@ def matrix(args, out: Path, deadline: float) -> dict:
                     "attack": a.name, "group": a.group,
                     "detected": bool(r.detected), "log10_p": round(float(r.extra.get("log10_p", math.log10(max(r.p_value, 1e-300)))), 2),
                     "bit_accuracy": round(bit_accuracy(r, ident), 4), "payload_ok": r.payload == ident,
+                    # > 0: read from a path beyond the most likely one (plain Viterbi would have failed)
+                    "list_rank": r.extra.get("list_rank"),
                     "detect_s": round(time.perf_counter() - t, 3)}
             kpath.write_text(json.dumps(case))
             cases.append(case)
@@ -302,7 +304,8 @@ def report(res: dict) -> str:
             continue
         ba = f"{np.mean([c['bit_accuracy'] for c in r]):.3f}" if r else "-"
         lp = f"{np.median([c['log10_p'] for c in r]):.1f}" if r else "-"
-        po = f"{sum(c['payload_ok'] for c in r)}/{len(r)}" if r else "-"
+        listed = sum(bool(c["payload_ok"] and c.get("list_rank")) for c in r)
+        po = (f"{sum(c['payload_ok'] for c in r)}/{len(r)}" + (f" ({listed} listed)" if listed else "")) if r else "-"
         tgt = TARGETS.get(a)
         t = [c for c in r if c.get("target_clip")]
         met = "-" if tgt is None or not t else ("yes" if sum(c["detected"] for c in t) / len(t) >= tgt else "**no**")

@@ -91,9 +91,10 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
             entry = res.to_dict()
             if alg_id == LATENT_ALG_ID:
                 _latent_store_test(alg, res, entry, keys_dir)
-            elif res.detected and res.payload is None:
+            elif res.detected and (res.payload is None or res.extra.get("list_rank", 0) > 0):
                 # detected, but the blind decode failed its CRC (a small or heavily
-                # compressed clip): which of the identifiers this store recorded is it?
+                # compressed clip), or passed it only on a less likely path (a wrong one
+                # does with probability 2^-16 each): which identifier this store recorded is it?
                 found, _ = _identify_in_store(alg, res, keys_dir)
                 if found is not None:
                     _adopt_store_match(entry, found)

@@ -16,8 +16,8 @@ import pytest
 from detect.service import ServiceSettings
 import httpx
 
-from tests.test_service_support import (FIXTURES, make_keys_dir, running_server, service_detector, watermark_key,
-                                        write_test_clip)
+from tests.test_service_support import (DECODABLE_KEY, FIXTURES, make_keys_dir, running_server, service_detector,
+                                        watermark_key, write_test_clip)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,7 +39,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory):
-    return make_keys_dir(tmp_path_factory.mktemp("page-keys") / "keys")
+    # the card must show the identifier: a key measured to decode, not a random one
+    return make_keys_dir(tmp_path_factory.mktemp("page-keys") / "keys", watermark_key=DECODABLE_KEY)
 
 
 @pytest.fixture(scope="module")

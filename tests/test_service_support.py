@@ -18,10 +18,14 @@ import pytest
 
 from detect.service import ServiceSettings
 
-__all__ = ["running_server", "write_test_clip", "service_detector", "make_keys_dir", "watermark_key", "FIXTURES", "WM_KEY"]
+__all__ = ["running_server", "write_test_clip", "service_detector", "make_keys_dir", "watermark_key", "FIXTURES", "WM_KEY",
+           "DECODABLE_KEY"]
 
 from tests.paths import C2PA_FIXTURES as FIXTURES  # noqa: E402
 WM_KEY = bytes(range(32))  # a fixed test watermark key
+#: a key whose mark write_test_clip's 24 frames of 160x128 decode blindly, CRC and all
+#: (9.5 % coded-bit errors; with a random key ~3 % of such clips fail the CRC)
+DECODABLE_KEY = np.random.default_rng(1019).bytes(32)
 
 
 def write_test_clip(path: Path, frames: int = 12, size: tuple[int, int] = (64, 96), fps: float = 12.0,
@@ -46,12 +50,16 @@ def write_test_clip(path: Path, frames: int = 12, size: tuple[int, int] = (64, 9
     return path
 
 
-def make_keys_dir(path: Path) -> Path:
-    """A keys folder with an initialised identity (watermark key included)."""
-    from provenance.keys import init_identity
+def make_keys_dir(path: Path, watermark_key: bytes | None = None) -> Path:
+    """A keys folder with an initialised identity (watermark key included); a given
+    ``watermark_key`` replaces the random one (a test that must read a payload every run)."""
+    from provenance.fileio import write_private_file
+    from provenance.keys import WATERMARK_KEY_FILE, init_identity
 
     path.mkdir(parents=True, exist_ok=True)
     init_identity(path)
+    if watermark_key is not None:
+        write_private_file(path / WATERMARK_KEY_FILE, watermark_key, force=True)
     return path
 
 

@@ -8,7 +8,7 @@ import pytest
 from provenance.errors import InputError, UsageError
 from provenance.media import Clip
 from watermark import DETECTION_P_VALUE, PIXEL_ALG_ID, algorithms, bit_accuracy, get_algorithm
-from watermark.ecc import CODED_BITS, decode_identifier, encode_identifier
+from watermark.ecc import CODED_BITS, decode_identifier, encode_identifier, viterbi_decode
 from watermark.stats import agreement_p_value, log10_binomial_sf, randomized_p_value, weighted_sign_test
 
 KEY = bytes(range(32))
@@ -30,8 +30,25 @@ def test_ecc_roundtrip_with_noise():
         ident = rng.bytes(6)  # seeded: os.urandom made the noise test flaky
         coded = encode_identifier(ident)
         assert coded.shape == (CODED_BITS,)
-        got, crc_ok, _ = decode_identifier((2.0 * coded - 1) * 2 + rng.normal(0, 1.6, CODED_BITS))
-        assert crc_ok and got == ident
+        got = decode_identifier((2.0 * coded - 1) * 2 + rng.normal(0, 1.6, CODED_BITS))
+        assert got.crc_ok and got.identifier == ident
+
+
+def test_the_list_decoder_reads_an_identifier_whose_most_likely_path_is_wrong():
+    """Noise at which plain Viterbi's best path fails the CRC on some codewords: the
+    list decoder finds the true identifier further down its list, and never a wrong one."""
+    rng = np.random.default_rng(5)
+    rescued = 0
+    for _ in range(40):
+        ident = rng.bytes(6)
+        llr = (2.0 * encode_identifier(ident) - 1) + rng.normal(0, 1.2, CODED_BITS)
+        got, plain = decode_identifier(llr), decode_identifier(llr, list_size=1)
+        assert np.array_equal(plain.info, viterbi_decode(llr))
+        assert not got.crc_ok or got.identifier == ident
+        if got.crc_ok and not plain.crc_ok:
+            assert got.rank > 0
+            rescued += 1
+    assert rescued >= 5  # 9 of the 13 plain failures at this seed
 
 
 def test_ecc_rejects_noise():

@@ -58,10 +58,10 @@ def test_fuse_identifies_a_crc_failed_detection_through_the_store(keys_dir):
 
 def test_a_crc_failed_pixel_detection_reports_the_store_match_as_its_payload(tmp_path):
     """A real marked 128x128 clip after H.264 CRF 23: detected (exact p), but one tile's
-    payload chips carry ~22 % coded-bit errors and the blind decode fails its CRC. The
-    detect report then stands by the identifier the store matches: ``payload`` (JSON and
-    card), with ``identified`` saying how and ``blind_payload`` None, as for the latent
-    mark."""
+    payload chips carry so many coded-bit errors that none of the list decoder's 16 most
+    likely paths passes the CRC. The detect report then stands by the identifier the store
+    matches: ``payload`` (JSON and card), with ``identified`` saying how and
+    ``blind_payload`` None, as for the latent mark."""
     from detect.card import render_card
     from detect.fuse import detect_file
     from provenance.fileio import write_private_file
@@ -71,7 +71,7 @@ def test_a_crc_failed_pixel_detection_reports_the_store_match_as_its_payload(tmp
     from tests.conftest import moving_frames
     from watermark.registry import PIXEL_ALG_ID, get_algorithm
 
-    rng = np.random.default_rng(2)  # a key/identifier pair measured to fail the CRC here
+    rng = np.random.default_rng(1)  # a key/identifier pair measured to fail the CRC here
     key, true = rng.bytes(32), rng.bytes(6)
     kd = tmp_path / "keys"
     init_identity(kd, common_name="store match test")

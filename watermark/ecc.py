@@ -2,18 +2,21 @@
 
 The 64 information bits (48-bit identifier, CRC-16/CCITT over it) are encoded with the
 K=7 rate-1/3 code of LTE/3GPP (generators 133, 171, 165 octal), terminated with six
-zero tail bits: 70 steps x 3 = 210 coded bits. Decoding is soft-decision Viterbi on
-per-bit log-likelihood ratios, so weak bits count for less than strong ones; the CRC
-then rejects the rare wrong path (a random path passes with probability 2^-16).
+zero tail bits: 70 steps x 3 = 210 coded bits. Decoding is soft-decision list Viterbi
+on per-bit log-likelihood ratios, so weak bits count for less than strong ones: of the
+``LIST_SIZE`` most likely paths, the first whose CRC checks is the identifier (a wrong
+path passes with probability 2^-16).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 __all__ = [
-    "ID_BITS", "INFO_BITS", "CODED_BITS", "crc16", "bytes_to_bits", "bits_to_bytes",
-    "encode_identifier", "conv_encode", "viterbi_decode", "decode_identifier",
+    "ID_BITS", "INFO_BITS", "CODED_BITS", "LIST_SIZE", "crc16", "bytes_to_bits", "bits_to_bytes",
+    "encode_identifier", "conv_encode", "list_viterbi_decode", "viterbi_decode", "Decoded", "decode_identifier",
 ]
 
 ID_BITS = 48
@@ -23,6 +26,11 @@ _K = 7
 _GENERATORS = (0o133, 0o171, 0o165)
 _TAIL = _K - 1
 CODED_BITS = (INFO_BITS + _TAIL) * len(_GENERATORS)
+#: paths the decoder checks against the CRC, most likely first. Each wrong path passes with
+#: probability 2^-16, so a mark whose true path is not among them reads a wrong identifier
+#: with probability at most 16 x 2^-16 = 2.4e-4 (plain Viterbi: 1.5e-5); in exchange, small
+#: clips whose best path is wrong are mostly read (docs/watermark.md, "Identifier")
+LIST_SIZE = 16
 
 
 def crc16(data: bytes) -> int:
@@ -78,33 +86,48 @@ def conv_encode(bits: np.ndarray) -> np.ndarray:
     return np.concatenate(out).astype(np.uint8)
 
 
-def viterbi_decode(llr: np.ndarray, n_info: int = INFO_BITS) -> np.ndarray:
-    """Soft Viterbi: ``llr[i] > 0`` favours coded bit i = 1. Returns the ``n_info`` bits."""
+def list_viterbi_decode(llr: np.ndarray, list_size: int, n_info: int = INFO_BITS) -> list[np.ndarray]:
+    """Soft list Viterbi (the parallel list algorithm): the ``list_size`` most likely
+    terminated paths, best first, each as its ``n_info`` information bits.
+    ``llr[i] > 0`` favours coded bit i = 1; ``list_size=1`` is plain Viterbi."""
     llr = np.asarray(llr, dtype=np.float64).reshape(-1, len(_GENERATORS))
-    steps = llr.shape[0]
+    steps, size = llr.shape[0], int(list_size)
+    if size < 1:
+        raise ValueError("list_size must be at least 1")
     # branch metric: correlation of the LLRs with the +/-1 form of the branch's output bits
     signs = 2.0 * _OUT.astype(np.float64) - 1.0  # [state, bit, 3]
-    metric = np.full(_STATES, -np.inf)
-    metric[0] = 0.0
-    back = np.zeros((steps, _STATES), dtype=np.int64)  # predecessor register (state<<1|bit packed)
+    metric = np.full((_STATES, size), -np.inf)  # per state, its best paths' metrics, sorted
+    metric[0, 0] = 0.0
+    tail_bit = (_PRED_BIT == 1)[:, :, None]
+    rows = np.arange(_STATES)[:, None]
+    # per step, per state and rank: the predecessor (which of the two incoming branches, its rank)
+    back = np.zeros((steps, _STATES, size), dtype=np.int64)
     for t in range(steps):
-        branch = metric[:, None] + signs @ llr[t]  # [state, bit]
+        branch = signs @ llr[t]  # [state, bit]
+        # each next state has exactly two incoming branches (_PRED), each with its own ranked paths
+        cand = metric[_PRED_STATE] + branch[_PRED_STATE, _PRED_BIT][:, :, None]  # [next, 2, rank]
         if t >= steps - _TAIL:
-            branch[:, 1] = -np.inf  # termination: tail bits are zeros
-        # each next state has exactly two incoming branches (_PRED); keep the better one
-        cand = branch[_PRED_STATE, _PRED_BIT]  # [next state, 2]
-        pick = np.argmax(cand, axis=1)
-        new = cand[np.arange(_STATES), pick]
-        arg = _PRED_STATE[np.arange(_STATES), pick] * 2 + _PRED_BIT[np.arange(_STATES), pick]
-        metric = new
-        back[t] = arg
-    state, bits = 0, []
-    for t in range(steps - 1, -1, -1):
-        idx = back[t, state]
-        prev, bit = divmod(int(idx), 2)
-        bits.append(bit)
-        state = prev
-    return np.array(bits[::-1][:n_info], dtype=np.uint8)
+            cand = np.where(tail_bit, -np.inf, cand)  # termination: tail bits are zeros
+        cand = cand.reshape(_STATES, 2 * size)
+        keep = np.argsort(-cand, axis=1, kind="stable")[:, :size]
+        metric = np.take_along_axis(cand, keep, axis=1)
+        back[t] = keep
+    paths = []
+    for rank in range(size):
+        if not np.isfinite(metric[0, rank]):
+            break
+        state, bits = 0, []
+        for t in range(steps - 1, -1, -1):
+            branch, rank_before = divmod(int(back[t, state, rank]), size)
+            bits.append(int(_PRED_BIT[state, branch]))
+            state, rank = int(_PRED_STATE[state, branch]), rank_before
+        paths.append(np.array(bits[::-1][:n_info], dtype=np.uint8))
+    return paths
+
+
+def viterbi_decode(llr: np.ndarray, n_info: int = INFO_BITS) -> np.ndarray:
+    """Soft Viterbi: ``llr[i] > 0`` favours coded bit i = 1. Returns the ``n_info`` bits."""
+    return list_viterbi_decode(llr, 1, n_info)[0]
 
 
 def encode_identifier(identifier: bytes) -> np.ndarray:
@@ -115,9 +138,19 @@ def encode_identifier(identifier: bytes) -> np.ndarray:
     return conv_encode(bytes_to_bits(identifier + crc))
 
 
-def decode_identifier(llr: np.ndarray) -> tuple[bytes, bool, np.ndarray]:
-    """Coded-bit LLRs -> (identifier, crc_ok, info bits)."""
-    info = viterbi_decode(llr)
-    ident = bits_to_bytes(info[:ID_BITS])
-    crc = int.from_bytes(bits_to_bytes(info[ID_BITS:]), "big")
-    return ident, crc == crc16(ident), info
+class Decoded(NamedTuple):
+    identifier: bytes   # the first listed path passing the CRC, else the most likely path's
+    crc_ok: bool
+    info: np.ndarray    # that path's information bits
+    rank: int           # its place in the list (0: the most likely path)
+
+
+def decode_identifier(llr: np.ndarray, list_size: int = LIST_SIZE) -> Decoded:
+    """Coded-bit LLRs -> the identifier of the most likely path whose CRC checks, among
+    the ``list_size`` most likely (or the best path's, with ``crc_ok`` False)."""
+    paths = list_viterbi_decode(llr, list_size)
+    for rank, info in enumerate(paths):
+        ident = bits_to_bytes(info[:ID_BITS])
+        if int.from_bytes(bits_to_bytes(info[ID_BITS:]), "big") == crc16(ident):
+            return Decoded(ident, True, info, rank)
+    return Decoded(bits_to_bytes(paths[0][:ID_BITS]), False, paths[0], 0)

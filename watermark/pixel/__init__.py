@@ -208,7 +208,7 @@ class PixelWatermark:
         chips = v[tile.payload] * tile.signs[tile.payload]
         soft = np.bincount(tile.bit_of, weights=chips, minlength=CODED_BITS)
         llr = soft * (2.0 * max(mu, 0.0) / (sd * sd))
-        ident, crc_ok, _ = decode_identifier(llr)
+        ident, crc_ok, _, rank = decode_identifier(llr)
         bits = (soft > 0).astype(np.uint8)
         confidence = np.abs(np.tanh(llr / 2.0))
         return ExtractResult(
@@ -219,7 +219,7 @@ class PixelWatermark:
                 "log10_p": float(log10_p), "log10_p_above": float(test.log10_p_above),
                 "test_chips_agreeing": test.agreeing, "test_chips": test.n,
                 "test_score": test.score, "test_weight": test.total,
-                "crc_ok": bool(crc_ok), "payload_guess": ident.hex(),
+                "crc_ok": bool(crc_ok), "payload_guess": ident.hex(), "list_rank": int(rank),
                 "scale": round(al.scale, 5), "rotation_deg": round(float(np.degrees(al.angle)), 3),
                 "flipped": bool(al.flip), "sync_score": round(al.score, 3),
                 # perspective and lens terms (a, b, c, d, g, h, k1) when the warp won
