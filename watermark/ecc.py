@@ -29,7 +29,7 @@ CODED_BITS = (INFO_BITS + _TAIL) * len(_GENERATORS)
 #: paths the decoder checks against the CRC, most likely first. Each wrong path passes with
 #: probability 2^-16, so a mark whose true path is not among them reads a wrong identifier
 #: with probability at most 16 x 2^-16 = 2.4e-4 (plain Viterbi: 1.5e-5); in exchange, small
-#: clips whose best path is wrong are mostly read (docs/watermark.md, "Identifier")
+#: clips whose best path is wrong are mostly read (docs/watermark.md, "List decoding")
 LIST_SIZE = 16
 
 
@@ -99,7 +99,6 @@ def list_viterbi_decode(llr: np.ndarray, list_size: int, n_info: int = INFO_BITS
     metric = np.full((_STATES, size), -np.inf)  # per state, its best paths' metrics, sorted
     metric[0, 0] = 0.0
     tail_bit = (_PRED_BIT == 1)[:, :, None]
-    rows = np.arange(_STATES)[:, None]
     # per step, per state and rank: the predecessor (which of the two incoming branches, its rank)
     back = np.zeros((steps, _STATES, size), dtype=np.int64)
     for t in range(steps):
