@@ -64,18 +64,15 @@ def test_a_crc_failed_pixel_detection_reports_the_store_match_as_its_payload(tmp
     ``blind_payload`` None, as for the latent mark."""
     from detect.card import render_card
     from detect.fuse import detect_file
-    from provenance.fileio import write_private_file
-    from provenance.keys import WATERMARK_KEY_FILE, init_identity
     from provenance.media import Clip, read_clip, write_clip
     from provenance.store import ManifestStore
     from tests.conftest import moving_frames
+    from tests.test_service_support import make_keys_dir
     from watermark.registry import PIXEL_ALG_ID, get_algorithm
 
     rng = np.random.default_rng(1)  # a key/identifier pair measured to fail the CRC here
     key, true = rng.bytes(32), rng.bytes(6)
-    kd = tmp_path / "keys"
-    init_identity(kd, common_name="store match test")
-    write_private_file(kd / WATERMARK_KEY_FILE, key, force=True)
+    kd = make_keys_dir(tmp_path / "keys", watermark_key=key)
     store = ManifestStore(kd)
     for ident in [rng.bytes(6) for _ in range(50)] + [true]:
         store.add(alg=PIXEL_ALG_ID, value=base64.b64encode(ident).decode())
