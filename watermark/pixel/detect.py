@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .pattern import CELLS, FOLD, PERIOD, KeyedTile, read_cells, render_cells
-from .threads import thread_map, workers
+from .threads import thread_map
 from .warp import Warp, refine_warp, warp_coords
 
 __all__ = ["Alignment", "whiten", "candidate_scales", "fold", "align", "search", "warp_align", "cell_values",
@@ -66,34 +66,44 @@ def whiten(mean_luma: np.ndarray) -> np.ndarray:
     # keep the band the mark can occupy over the scale range searched
     band = (r >= 1.0 / (PERIOD * SCALE_MAX)) & (r <= 0.45)
     res = np.fft.irfft2(spec * gain * band, s=(h, w))
-    energy = _gaussian_threads(res * res, 12.0)
+    energy = local_energy(res * res)
     res = res / np.sqrt(energy + energy.mean() * 1e-2 + 1e-12)
     lim = 3.0 * np.sqrt(np.mean(res * res)) + 1e-12
     return np.clip(res, -lim, lim).astype(np.float32)
 
 
-def _gaussian_threads(a: np.ndarray, sigma: float) -> np.ndarray:
-    """``scipy.ndimage.gaussian_filter(a, sigma, mode="reflect")`` for a 2-D float64 array,
-    with each separable pass split across threads (columns for the first, rows for the
-    second: every output value is computed as in one pass, so the bits are the same)."""
-    from scipy.ndimage import gaussian_filter1d
+ENERGY_SIGMA = 12.0  # px: the scale over which local energy is equalised
+ENERGY_BLOCK = 4     # px: the energy map is smoothed on a grid this much coarser
 
-    tmp = np.empty_like(a)
-    out = np.empty_like(a)
-    h, w = a.shape
-    col_step, row_step = -(-w // workers()), -(-h // workers())
 
-    def cols(c0: int) -> None:
-        part = slice(c0, c0 + col_step)
-        gaussian_filter1d(a[:, part], sigma, axis=0, mode="reflect", output=tmp[:, part])
+def local_energy(sq: np.ndarray) -> np.ndarray:
+    """``sq`` smoothed by a Gaussian of :data:`ENERGY_SIGMA` px, computed on 4 x 4 block
+    means and interpolated back (linear, block centres to pixel centres). At sigma 12 the
+    map varies over tens of pixels, so the coarse grid changes it by ~0.3 % on average
+    (1.7 % at most) while costing a sixth of the full-resolution filter, which was a fifth
+    of a 720p detection."""
+    from scipy.ndimage import gaussian_filter
 
-    def rows(r0: int) -> None:
-        part = slice(r0, r0 + row_step)
-        gaussian_filter1d(tmp[part], sigma, axis=1, mode="reflect", output=out[part])
+    f = ENERGY_BLOCK
+    h, w = sq.shape
+    hp, wp = -(-h // f) * f, -(-w // f) * f
+    if (hp, wp) != (h, w):
+        sq = np.pad(sq, ((0, hp - h), (0, wp - w)), mode="symmetric")
+    small = sq.reshape(hp // f, f, wp).sum(axis=1).reshape(hp // f, wp // f, f).sum(axis=2) / (f * f)
+    small = gaussian_filter(small, ENERGY_SIGMA / f, mode="reflect")
+    return _upsample_linear(_upsample_linear(small, h, f, axis=0), w, f, axis=1)
 
-    thread_map(cols, range(0, w, col_step))
-    thread_map(rows, range(0, h, row_step))
-    return out
+
+def _upsample_linear(a: np.ndarray, n: int, f: int, axis: int) -> np.ndarray:
+    """``n`` samples along ``axis`` of ``a`` (whose samples are the centres of ``f``-pixel
+    blocks), linearly interpolated, clamped at the ends."""
+    pos = np.clip((np.arange(n) + 0.5) / f - 0.5, 0, a.shape[axis] - 1)
+    i0 = np.floor(pos).astype(np.intp)
+    i1 = np.minimum(i0 + 1, a.shape[axis] - 1)
+    t = pos - i0
+    if axis == 0:
+        return a[i0] * (1 - t)[:, None] + a[i1] * t[:, None]
+    return a[:, i0] * (1 - t) + a[:, i1] * t
 
 
 def candidate_scales(res: np.ndarray, top: int = 6) -> list[tuple[float, float]]:
