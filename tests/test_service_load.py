@@ -101,3 +101,15 @@ def test_a_stuck_queue_answers_503_with_retry_after(clip_bytes, tmp_path):
     refused = [(t, ra) for s, t, ra in results if s == 503]
     assert all(ra and int(ra) > 0 for _, ra in refused)
     assert all(t < 2.5 for t, _ in refused)  # refused once the slot stood still, not after the holder ended
+
+
+def test_a_running_service_keeps_blas_on_one_thread(tmp_path):
+    # two detection threads in numpy's OpenBLAS at once, with its own pool on, can spin
+    # forever (detect.service.runner.single_threaded_blas)
+    from threadpoolctl import threadpool_info
+
+    settings = ServiceSettings(detector=service_detector(), tmp_dir=tmp_path, max_concurrency=2)
+    with running_server(settings) as url:
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert blas and set(blas) == {1}

@@ -20,16 +20,28 @@ from .gate import Gate
 from .settings import ServiceSettings
 from .upload import SpooledUpload
 
-__all__ = ["Runtime", "run_on_upload"]
+__all__ = ["Runtime", "run_on_upload", "single_threaded_blas"]
 
 T = TypeVar("T")
 log = logging.getLogger("framemark.service")
+
+
+def single_threaded_blas() -> None:
+    """Run BLAS on the calling thread only, process-wide. The service detects on several
+    threads at once (its workers, the warm-up) and numpy's OpenBLAS, entered from two
+    threads while its own thread pool is on, can spin both callers at 100 % CPU without end
+    (seen in CI runs of the service tests). Detection's matrix products are small: one BLAS
+    thread costs nothing measurable, and OpenBLAS is thread-safe with its pool off."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 class Runtime:
     """Per-app state: the settings, the gate and the worker threads."""
 
     def __init__(self, settings: ServiceSettings):
+        single_threaded_blas()
         self.settings = settings
         self.gate = Gate(settings.max_concurrency, settings.max_queue, settings.retry_after_s)
         self.executor = concurrent.futures.ThreadPoolExecutor(
