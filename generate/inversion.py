@@ -150,8 +150,9 @@ def encode_frames(pipe, frames: np.ndarray):
     return (mean * cfg.scaling_factor).permute(0, 2, 1, 3, 4)
 
 
-def invert_latents(pipe, latents, *, steps: int, frames: int, height: int, width: int):
-    """Run the pipeline with its inverse scheduler from the clean ``latents`` to noise."""
+def invert_latents(pipe, latents, *, steps: int, frames: int, height: int, width: int, prompt: str = ""):
+    """Run the pipeline with its inverse scheduler from the clean ``latents`` to noise
+    (detection knows no prompt: ``prompt`` is for measuring what that costs)."""
     import torch
 
     from .pipeline import pipeline_lock, text_inputs
@@ -162,7 +163,7 @@ def invert_latents(pipe, latents, *, steps: int, frames: int, height: int, width
         pipe.scheduler = inverse
         try:
             with torch.no_grad():
-                out = pipe(**text_inputs(pipe, "", guidance=1.0), latents=latents.to(pipe.transformer.dtype),
+                out = pipe(**text_inputs(pipe, prompt, guidance=1.0), latents=latents.to(pipe.transformer.dtype),
                            num_frames=frames, height=height, width=width, num_inference_steps=steps,
                            guidance_scale=1.0, output_type="latent")
         finally:
