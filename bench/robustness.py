@@ -150,6 +150,8 @@ def matrix(args, out: Path, deadline: float) -> dict:
                     "attack": a.name, "group": a.group,
                     "detected": bool(r.detected), "log10_p": round(float(r.extra.get("log10_p", math.log10(max(r.p_value, 1e-300)))), 2),
                     "bit_accuracy": round(bit_accuracy(r, ident), 4), "payload_ok": r.payload == ident,
+                    # a payload that is not the embedded one: a false attribution (the worst outcome)
+                    "payload_wrong": r.payload is not None and r.payload != ident,
                     # > 0: read from a path beyond the most likely one (plain Viterbi would have failed)
                     "list_rank": r.extra.get("list_rank"),
                     "detect_s": round(time.perf_counter() - t, 3)}
@@ -305,7 +307,9 @@ def report(res: dict) -> str:
         ba = f"{np.mean([c['bit_accuracy'] for c in r]):.3f}" if r else "-"
         lp = f"{np.median([c['log10_p'] for c in r]):.1f}" if r else "-"
         listed = sum(bool(c["payload_ok"] and c.get("list_rank")) for c in r)
-        po = (f"{sum(c['payload_ok'] for c in r)}/{len(r)}" + (f" ({listed} listed)" if listed else "")) if r else "-"
+        wrong = sum(bool(c.get("payload_wrong")) for c in r)  # cases cached before 2026-12-06 lack it
+        po = (f"{sum(c['payload_ok'] for c in r)}/{len(r)}" + (f" ({listed} listed)" if listed else "")
+              + (f" **{wrong} wrong**" if wrong else "")) if r else "-"
         tgt = TARGETS.get(a)
         t = [c for c in r if c.get("target_clip")]
         met = "-" if tgt is None or not t else ("yes" if sum(c["detected"] for c in t) / len(t) >= tgt else "**no**")

@@ -125,6 +125,8 @@ def run_clip(clip, name: str, alg, attacks: Sequence, *, identity=None, keys_dir
             "clip": name, "attack": attack.name, "group": attack.group,
             "detected": bool(res.detected), "p_value": float(res.p_value), "log10_p": round(_log10p(res), 3),
             "bit_accuracy": round(bit_accuracy(res, ident), 4), "payload_ok": res.payload == ident,
+            # a payload that is not the embedded one: a false attribution
+            "payload_wrong": res.payload is not None and res.payload != ident,
             "frames_used": int(res.frames_used), "frames": attacked.num_frames,
             "size": [attacked.width, attacked.height], "fps": round(float(attacked.fps), 3),
             "attack_s": round(t2 - t1, 3), "detect_s": round(t3 - t2, 3), "c2pa_state": state,
@@ -146,10 +148,12 @@ def summarise(clip_results: Iterable[dict]) -> list[dict]:
     for cr in clip_results:
         for c in cr["cases"]:
             r = rows.setdefault(c["attack"], {"attack": c["attack"], "group": c["group"], "n": 0, "detected": 0,
-                                              "bit_acc": [], "log10_p": [], "payload_ok": 0, "c2pa": set()})
+                                              "bit_acc": [], "log10_p": [], "payload_ok": 0, "payload_wrong": 0,
+                                              "c2pa": set()})
             r["n"] += 1
             r["detected"] += int(c["detected"])
             r["payload_ok"] += int(c["payload_ok"])
+            r["payload_wrong"] += int(c.get("payload_wrong", False))
             r["bit_acc"].append(c["bit_accuracy"])
             r["log10_p"].append(c["log10_p"])
             if c.get("c2pa_state") is not None:
@@ -158,10 +162,15 @@ def summarise(clip_results: Iterable[dict]) -> list[dict]:
     for r in rows.values():
         out.append({"attack": r["attack"], "group": r["group"], "n": r["n"], "detected": r["detected"],
                     "detection_rate": r["detected"] / r["n"], "payload_ok": r["payload_ok"],
+                    "payload_wrong": r["payload_wrong"],
                     "bit_accuracy": round(float(np.mean(r["bit_acc"])), 4),
                     "median_log10_p": round(float(statistics.median(r["log10_p"])), 2),
                     "c2pa_after": sorted(r["c2pa"])})
     return out
+
+
+def _wrong(row: dict) -> str:
+    return f" (**{row['payload_wrong']} wrong**)" if row.get("payload_wrong") else ""
 
 
 def _num(x, fmt="{:.2f}") -> str:
@@ -184,7 +193,7 @@ def render_markdown(results: dict) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for r in results["summary"]:
         lines.append(f"| `{r['attack']}` | {r['group']} | {r['detected']}/{r['n']} | {100 * r['detection_rate']:.0f}% | "
-                     f"{r['payload_ok']}/{r['n']} | {r['bit_accuracy']:.3f} | {r['median_log10_p']:.1f} | "
+                     f"{r['payload_ok']}/{r['n']}{_wrong(r)} | {r['bit_accuracy']:.3f} | {r['median_log10_p']:.1f} | "
                      f"{', '.join(r['c2pa_after']) or '-'} |")
     lines += ["", "C2PA after: `none` verifies the signed file; every other attack's frames were written to a new "
               "H.264 MP4 and that file was verified.", ""]

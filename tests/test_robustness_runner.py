@@ -33,6 +33,10 @@ def test_runner_end_to_end(tiny, keys_dir, tmp_path):
     assert cases["none"]["c2pa_state"] in ("valid", "trusted")     # the signed file itself
     assert cases["hflip"]["c2pa_state"] == "absent"                # a re-encoded file has no manifest
     assert 0 <= cases["none"]["bit_accuracy"] <= 1 and 0 <= cases["none"]["p_value"] <= 1
+    # a read payload is either the embedded one or counted as a false attribution
+    for c in cases.values():
+        assert not (c["payload_ok"] and c["payload_wrong"])
+    assert all(r["payload_wrong"] == 0 for r in data["summary"])
     q = data["clips"][0]["quality"]
     assert q["psnr_db"] > 30 and 0.9 < q["ssim"] <= 1
     assert "| `hflip` | geometry |" in (out / "results.md").read_text()
@@ -68,3 +72,14 @@ def test_cli_exit_codes(tiny, keys_dir, tmp_path):
     assert r.returncode == 2 and "framemark: error:" in r.stderr
     r = _cli(tiny, "-o", tmp_path / "z", "--attacks", "hflip", env_home=tmp_path / "nokeys")
     assert r.returncode == 2 and "keys" in r.stderr
+
+
+def test_a_wrong_payload_is_counted_and_shown():
+    from detect.robustness import render_markdown, summarise
+
+    case = {"attack": "hflip", "group": "geometry", "detected": True, "payload_ok": False, "payload_wrong": True,
+            "bit_accuracy": 0.6, "log10_p": -8.0, "c2pa_state": "absent"}
+    rows = summarise([{"cases": [case, dict(case, payload_ok=True, payload_wrong=False)]}])
+    assert rows[0]["payload_ok"] == 1 and rows[0]["payload_wrong"] == 1
+    doc = {"alg": "org.framemark.video.1", "clips": [], "summary": rows, "started": "now", "seconds": 1.0}
+    assert "| 1/2 (**1 wrong**) |" in render_markdown(doc)
