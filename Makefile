@@ -44,6 +44,7 @@ bench-watermark: $(STAMP) bench-deps
 bench-generator: $(STAMP)
 	$(PY) -m generate.analyser --json bench-results/generator.json --sheet bench-results/contact-sheet.png --force
 	$(PY) -m bench.latent_watermark --json bench-results/latent_watermark.json
+	$(PY) -m bench.latent_inversion > bench-results/latent_inversion.md.part && mv bench-results/latent_inversion.md.part bench-results/latent_inversion.md
 	$(PY) -m bench.generate_speed --json bench-results/generate_speed.json
 
 bench-detector: $(STAMP) bench-deps
