@@ -89,11 +89,12 @@ def _cache(dirpath: Path, key: str) -> Path:
 
 def matrix(args, out: Path, deadline: float) -> dict:
     from provenance.media import read_clip, write_clip
-    from watermark import PIXEL_ALG_ID, bit_accuracy, get_algorithm
+    from watermark import PIXEL_ALG_ID, get_algorithm
 
     from detect import footage
     from detect.attacks import resolve
     from detect.quality import compare
+    from detect.robustness import payload_scores
 
     alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
     attacks = resolve(args.attacks or TARGET_ATTACKS)
@@ -149,9 +150,7 @@ def matrix(args, out: Path, deadline: float) -> dict:
             case = {"clip": src["name"], "kind": src["kind"], "target_clip": cinfo["target_clip"],
                     "attack": a.name, "group": a.group,
                     "detected": bool(r.detected), "log10_p": round(float(r.extra.get("log10_p", math.log10(max(r.p_value, 1e-300)))), 2),
-                    "bit_accuracy": round(bit_accuracy(r, ident), 4), "payload_ok": r.payload == ident,
-                    # a payload that is not the embedded one: a false attribution (the worst outcome)
-                    "payload_wrong": r.payload is not None and r.payload != ident,
+                    **payload_scores(r, ident),
                     # > 0: read from a path beyond the most likely one (plain Viterbi would have failed)
                     "list_rank": r.extra.get("list_rank"),
                     "detect_s": round(time.perf_counter() - t, 3)}

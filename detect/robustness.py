@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["RESULT_FILES", "run_robustness", "run_clip", "summarise", "write_reports", "check_outputs",
+__all__ = ["RESULT_FILES", "run_robustness", "run_clip", "payload_scores", "summarise", "write_reports", "check_outputs",
            "render_markdown", "render_plot"]
 
 RESULT_FILES = ("results.json", "results.md", "results.png")
@@ -78,7 +78,6 @@ def run_clip(clip, name: str, alg, attacks: Sequence, *, identity=None, keys_dir
              on_case: Callable[[dict], None] | None = None) -> dict:
     """Everything for one clip; returns ``{"clip": {...}, "quality": {...}, "cases": [...]}``."""
     from provenance.media import read_clip, write_clip
-    from watermark import bit_accuracy
 
     from .quality import compare
 
@@ -124,9 +123,7 @@ def run_clip(clip, name: str, alg, attacks: Sequence, *, identity=None, keys_dir
         case = {
             "clip": name, "attack": attack.name, "group": attack.group,
             "detected": bool(res.detected), "p_value": float(res.p_value), "log10_p": round(_log10p(res), 3),
-            "bit_accuracy": round(bit_accuracy(res, ident), 4), "payload_ok": res.payload == ident,
-            # a payload that is not the embedded one: a false attribution
-            "payload_wrong": res.payload is not None and res.payload != ident,
+            **payload_scores(res, ident),
             "frames_used": int(res.frames_used), "frames": attacked.num_frames,
             "size": [attacked.width, attacked.height], "fps": round(float(attacked.fps), 3),
             "attack_s": round(t2 - t1, 3), "detect_s": round(t3 - t2, 3), "c2pa_state": state,
@@ -140,6 +137,15 @@ def run_clip(clip, name: str, alg, attacks: Sequence, *, identity=None, keys_dir
                  "embed_s": round(embed_s, 3), "published_state": signed_state},
         "quality": quality, "quality_published": quality_published, "cases": cases,
     }
+
+
+def payload_scores(result, ident: bytes) -> dict:
+    """How a detection read the embedded ``ident``: bit accuracy, read right, read wrong (a
+    payload that is not the embedded one: a false attribution, the worst outcome)."""
+    from watermark import bit_accuracy
+
+    return {"bit_accuracy": round(bit_accuracy(result, ident), 4), "payload_ok": result.payload == ident,
+            "payload_wrong": result.payload is not None and result.payload != ident}
 
 
 def summarise(clip_results: Iterable[dict]) -> list[dict]:
