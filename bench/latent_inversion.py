@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import sys
 
@@ -37,11 +38,13 @@ def _agreement(a, b) -> float:
 def measure(model_dir: str | None, clips: int) -> dict:
     import torch
 
-    from generate.inversion import encode_frames, invert_latents
+    from generate.inversion import encode_frames, invert_latents, latent_stats
     from generate.latent_watermark import make_noise_tensor
     from generate.pipeline import check_inputs, latent_shape, load_model, pipeline_lock, text_inputs
+    from generate.watermark_encoder import decode_to_pixels
 
     pipe = load_model(model_dir)
+    mean, std = latent_stats(pipe.vae)
     rows = {"latent, empty prompt": [], "pixels, empty prompt": [], "pixels, true prompt": [],
             "encoded vs clean latent (relative rms)": []}
     for i in range(clips):
@@ -51,37 +54,22 @@ def measure(model_dir: str | None, clips: int) -> dict:
         noise = make_noise_tensor(latent_shape(pipe, s.frames, s.height, s.width), ident, key, seed=s.seed,
                                   dtype=pipe.transformer.dtype)
         size = {"num_frames": s.frames, "height": s.height, "width": s.width}
-        with pipeline_lock(pipe), torch.no_grad():
-            clean = pipe(**text_inputs(pipe, prompt, guidance=s.guidance), latents=noise.clone(), **size,
-                         num_inference_steps=s.steps, guidance_scale=s.guidance, output_type="latent").frames
-            video = pipe.vae.decode(clean.to(pipe.vae.dtype) * _std(pipe) + _mean(pipe)).sample
-        pixels = ((video[0].permute(1, 2, 3, 0).clamp(-1, 1) + 1) * 127.5 + 0.5).to(torch.uint8).numpy()
         with pipeline_lock(pipe):
+            with torch.no_grad():
+                clean = pipe(**text_inputs(pipe, prompt, guidance=s.guidance), latents=noise.clone(), **size,
+                             num_inference_steps=s.steps, guidance_scale=s.guidance, output_type="latent").frames
+            pixels = decode_to_pixels(pipe.vae, clean.to(pipe.vae.dtype) * std + mean)[0]
             encoded = encode_frames(pipe, pixels)
-        inv = {"latent, empty prompt": invert_latents(pipe, clean, steps=s.steps, frames=s.frames,
-                                                      height=s.height, width=s.width),
-               "pixels, empty prompt": invert_latents(pipe, encoded, steps=s.steps, frames=s.frames,
-                                                      height=s.height, width=s.width),
-               "pixels, true prompt": invert_latents(pipe, encoded, steps=s.steps, frames=s.frames,
-                                                     height=s.height, width=s.width, prompt=prompt)}
+        invert = functools.partial(invert_latents, pipe, steps=s.steps, frames=s.frames, height=s.height,
+                                   width=s.width)
+        inv = {"latent, empty prompt": invert(clean), "pixels, empty prompt": invert(encoded),
+               "pixels, true prompt": invert(encoded, prompt=prompt)}
         rows["encoded vs clean latent (relative rms)"].append(
             float((encoded - clean).pow(2).mean().sqrt() / clean.pow(2).mean().sqrt()))
         for name, rec in inv.items():
             rows[name].append(_agreement(rec, noise))
         print(f"{model_dir or 'built-in'}: clip {i + 1}/{clips} done", file=sys.stderr)
     return rows
-
-
-def _mean(pipe):
-    import torch
-
-    return torch.tensor(pipe.vae.config.latents_mean).view(1, -1, 1, 1, 1)
-
-
-def _std(pipe):
-    import torch
-
-    return torch.tensor(pipe.vae.config.latents_std).view(1, -1, 1, 1, 1)
 
 
 def main(argv=None) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 from provenance.errors import UsageError
 
 __all__ = ["FlowMatchEulerInverseScheduler", "ddim_inverse_scheduler", "inverse_scheduler_for",
-           "encode_frames", "invert_latents", "recover_noise", "latent_layout"]
+           "latent_stats", "encode_frames", "invert_latents", "recover_noise", "latent_layout"]
 
 
 def _flow_match_inverse_class():
@@ -124,6 +124,15 @@ def latent_layout(pipe) -> dict:
                      "(supported: AutoencoderKLWan, AutoencoderKLCogVideoX)")
 
 
+def latent_stats(vae):
+    """A Wan VAE's per-channel latent mean and std, shaped [1, C, 1, 1, 1]: WanPipeline
+    decodes ``latents * std + mean``, so a raw VAE latent ``z`` normalises as ``(z - mean) / std``."""
+    import torch
+
+    return (torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1),
+            torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1))
+
+
 def encode_frames(pipe, frames: np.ndarray):
     """uint8 [T, H, W, 3] -> the latent the pipeline samples in (normalised, its layout).
 
@@ -142,9 +151,7 @@ def encode_frames(pipe, frames: np.ndarray):
         mean = vae.encode(x).latent_dist.mean.float()
     cfg = pipe.vae.config
     if layout["family"] == "wan":
-        # WanPipeline decodes latents * std + mean; undo that
-        m = torch.tensor(cfg.latents_mean).view(1, -1, 1, 1, 1)
-        s = torch.tensor(cfg.latents_std).view(1, -1, 1, 1, 1)
+        m, s = latent_stats(pipe.vae)
         return (mean - m) / s
     # CogVideoX decodes latents / scaling_factor, laid out [B, T, C, H, W]
     return (mean * cfg.scaling_factor).permute(0, 2, 1, 3, 4)

@@ -32,7 +32,7 @@ import numpy as np
 
 from provenance.errors import FramemarkError, InputError, UsageError
 
-__all__ = ["SUBDIR", "attach", "detection_vae", "save", "train", "main"]
+__all__ = ["SUBDIR", "attach", "detection_vae", "save", "decode_to_pixels", "train", "main"]
 
 SUBDIR = "watermark_encoder"
 WEIGHTS = "encoder.safetensors"
@@ -79,7 +79,7 @@ def save(vae, model_dir: str | Path, meta: dict | None = None) -> Path:
 
 # ----------------------------------------------------------------------------- training data
 
-def _to_pixels(vae, z_raw):
+def decode_to_pixels(vae, z_raw):
     """Decode raw latents [B, C, T, h, w] to uint8 [B, T, H, W, 3], as the pipeline outputs them."""
     import torch
 
@@ -112,13 +112,12 @@ def build_pool(pipe, n_world: int, n_sampled: int, seed: int = 0, jitter: float 
     import torch
 
     from . import world
-    from .inversion import encode_frames
+    from .inversion import encode_frames, latent_stats
     from .pipeline import text_inputs
 
     cfg = pipe.framemark_config
     vae = pipe.vae
-    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+    mean, std = latent_stats(vae)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     pixels, latents = [], []
@@ -135,7 +134,7 @@ def build_pool(pipe, n_world: int, n_sampled: int, seed: int = 0, jitter: float 
                          num_frames=cfg.num_frames, height=cfg.height, width=cfg.width,
                          num_inference_steps=cfg.steps, guidance_scale=cfg.guidance, generator=gen,
                          output_type="latent").frames.float()
-        frames = _to_pixels(vae, z * std + mean)[0]
+        frames = decode_to_pixels(vae, z * std + mean)[0]
         pixels.append(_distort(frames, rng))
         latents.append(z[0].half())
         if progress:
@@ -149,6 +148,8 @@ def train(pipe, run: str | Path, steps: int, *, pool_world: int = 240, pool_samp
           crop: int = 64, lr: float = 1e-4, seed: int = 0, log=print) -> object:
     """Train (or resume) the detection encoder in ``run``; returns the trained VAE copy."""
     import torch
+
+    from .inversion import latent_stats
 
     run = Path(run)
     run.mkdir(parents=True, exist_ok=True)
@@ -174,8 +175,7 @@ def train(pipe, run: str | Path, steps: int, *, pool_world: int = 240, pool_samp
         vae.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["opt"])
         step = state["step"]
-    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
+    mean, std = latent_stats(vae)
     f = int(pipe.vae_scale_factor_spatial)
     n, _, H, W, _ = pool["pixels"].shape
     rng = np.random.default_rng([seed, step])
