@@ -1,5 +1,7 @@
 """Shared pytest fixtures.
 
+- a session deadline (``tests/watchdog.py``, ``FRAMEMARK_TEST_DEADLINE_S``, default 30
+  minutes): past it the run prints its threads and aborts instead of hanging CI.
 - ``_isolated_home`` (autouse, session): ``$FRAMEMARK_HOME`` points at a fresh temp
   folder, so no test ever reads or writes ``~/.framemark``.
 - ``keys_dir`` (session): that folder, holding an initialised identity (ES256 CA +
@@ -21,6 +23,23 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionstart(session):
+    # a whole-session deadline kept by another process (tests/watchdog.py):
+    # FRAMEMARK_TEST_DEADLINE_S sets it, 0 turns it off
+    from tests import watchdog
+
+    deadline = float(os.environ.get("FRAMEMARK_TEST_DEADLINE_S", watchdog.DEFAULT_DEADLINE_S))
+    if deadline > 0:
+        session.config._framemark_watchdog = watchdog.start(deadline)
+
+
+def pytest_sessionfinish(session):
+    proc = getattr(session.config, "_framemark_watchdog", None)
+    if proc is not None:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -147,9 +147,11 @@ def test_concurrent_detection_on_one_shared_model_is_safe(tmp_path):
     the same answer as one at a time (a scheduler swap or VAE cache race used to crash)."""
     import dataclasses
     import os
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
+    import time
 
     import torch
+    from threadpoolctl import threadpool_limits
 
     from generate.latent_watermark import latent_algorithm
     from generate.model import TINY_CONFIG, build_pipeline
@@ -162,14 +164,28 @@ def test_concurrent_detection_on_one_shared_model_is_safe(tmp_path):
     rng = np.random.default_rng(0)
     clips = [Clip(rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8), 8.0) for _ in range(4)]
     alone = [alg.extract(c).extra["agreement"] for c in clips]
-    # one intra-op thread: what is tested is the pipeline's Python-level state under the lock;
-    # OpenMP teams started from four Python threads on a 2-core box once spun for 15 minutes in CI
+    # Threads as the service runs them: BLAS on one thread (detect.service.runner's
+    # single_threaded_blas) and one intra-op thread, so what is tested is the pipeline's
+    # Python-level state under its lock. Pools entered from four Python threads on a 2-core
+    # box have spun without end in CI; daemon threads and a deadline turn such a spin into a
+    # failure here instead of a run that never ends.
+    together: list = [None] * len(clips)
+
+    def run(i: int) -> None:
+        together[i] = alg.extract(clips[i]).extra["agreement"]
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with ThreadPoolExecutor(4) as pool:
-            futures = [pool.submit(lambda c=c: alg.extract(c).extra["agreement"]) for c in clips]
-            together = [f.result(timeout=300) for f in futures]
+        with threadpool_limits(limits=1, user_api="blas"):
+            workers = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(clips))]
+            for w in workers:
+                w.start()
+            deadline = time.monotonic() + 240
+            for w in workers:
+                w.join(timeout=max(0.0, deadline - time.monotonic()))
+            stuck = [w.name for w in workers if w.is_alive()]
     finally:
         torch.set_num_threads(threads)
+    assert not stuck, f"detection threads still running after 240 s: {stuck}"
     assert together == alone
