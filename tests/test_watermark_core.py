@@ -286,3 +286,40 @@ def test_the_coarse_energy_map_stays_close_to_the_full_resolution_gaussian():
             assert rel.max() < 0.1, rel.max()
             far = rel[: h - 3 * int(ENERGY_SIGMA), : w - 3 * int(ENERGY_SIGMA)]  # away from the padded edges
             assert far.max() < 0.025, far.max()
+
+
+def test_a_chance_sync_peak_at_the_unchanged_geometry_does_not_end_the_search():
+    """A resized upload whose frame happens to sync at scale 1 (a chance peak: retroMars2018
+    at half size once scored 5.13 there) must still be searched at every scale; the p-value
+    then pays for the two looks."""
+    from detect.attacks.geometry import Resize
+    from watermark.pixel import _test, mean_luma
+    from watermark.pixel.detect import QUICK_SYNC_SCORE, quick_align, whiten
+    from watermark.pixel.embed import PERIOD
+    from watermark.pixel.pattern import KeyedTile, render_cells
+
+    alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
+    clip = textured_clip(t=8, h=384, w=384, seed=5)
+    ident = bytes.fromhex("a1b2c3d4e5f6")
+    small = Resize(0.5)(alg.embed(clip, ident))
+    # a decoy: the search chips alone (no test chips) at the unchanged geometry, weak enough
+    # that the real mark at scale 0.5 still syncs better
+    tile = KeyedTile.from_key(KEY)
+    px = render_cells(tile.search_cells(), PERIOD)
+    h, w = small.frames.shape[1:3]
+    decoy = 0.5 * np.tile(px / px.std(), (-(-h // PERIOD), -(-w // PERIOD)))[:h, :w]
+
+    def with_decoy(frames):
+        return Clip(np.clip(frames + decoy[None, :, :, None], 0, 255).round().astype(np.uint8), 24.0)
+
+    clip_with_decoy = with_decoy(small.frames.astype(np.float32))
+    quick = quick_align(whiten(mean_luma(clip_with_decoy.frames)), tile)
+    assert quick is not None and quick.score > QUICK_SYNC_SCORE  # the quick path is taken...
+    assert _test(quick, tile).p_value > DETECTION_P_VALUE      # ...and its test alone would miss
+    r = alg.extract(clip_with_decoy)
+    assert r.detected and r.payload == ident and r.extra["looks"] == 2
+    assert abs(r.extra["scale"] - 0.5) < 0.02
+    # the same decoy on unmarked frames: two looks, nothing found, p bounded by both
+    r0 = alg.extract(with_decoy(clip.frames[:, ::2, ::2].astype(np.float32)))
+    assert not r0.detected and r0.extra["looks"] == 2 and r0.p_value > DETECTION_P_VALUE
+    assert r0.p_value == pytest.approx(10 ** r0.extra["log10_p"], rel=1e-6)

@@ -14,7 +14,7 @@ from provenance.errors import InputError, UsageError
 
 from ..base import DETECTION_P_VALUE, ExtractResult
 from ..ecc import CODED_BITS, ID_BITS, decode_identifier
-from ..stats import weighted_sign_test
+from ..stats import union_bound, weighted_sign_test
 from .mask import _box2, half_luma, luma
 from .threads import thread_map, workers
 
@@ -124,6 +124,14 @@ def refined_alignment(residuals: list[np.ndarray], tile) -> tuple["Alignment", i
     return best, index
 
 
+def _test(al, tile):
+    """The test at alignment ``al``: agreement of the B chips, which no search looks at, with
+    their keyed signs, each chip weighed by its magnitude (exact given the magnitudes)."""
+    from .detect import cell_values
+
+    return weighted_sign_test(cell_values(al)[tile.test], tile.signs[tile.test])
+
+
 class PixelWatermark:
     """The pixel watermark behind the :class:`~watermark.base.WatermarkAlgorithm` interface."""
 
@@ -178,6 +186,16 @@ class PixelWatermark:
         res = whiten(mean_luma)
         al = quick_align(res, tile)
         region = None  # the sub-window whose alignment won, if one did
+        looks = 1      # alignments whose test chips were tested (the p-value's union bound)
+        quick = None
+        if al is not None:
+            # the first look: a sync peak at the unchanged geometry. A chance peak there (a
+            # resized clip whose mark sits elsewhere, ~1 in 500) must not end the search, so a
+            # failed test falls through to the full search and p pays for the second look
+            looks = 2
+            quick = (al, _test(al, tile))
+            if looks * quick[1].p_value > DETECTION_P_VALUE:
+                al = None
         if al is None:
             # the whole frame, and the moving part of it when there is one (a player window in
             # a screen recording, a letterboxed picture, a filmed screen inside its bezel):
@@ -185,8 +203,7 @@ class PixelWatermark:
             # perspective and lens distortion) from its best few starts. The better sync score
             # wins only after both are refined (a box that wins the similarity search can
             # lose to the full frame's warp: cityCC0 camcorded). Every choice here uses set A
-            # only, and the quick path above never gets here, so none of them is made with the
-            # test chips.
+            # only, so none of them is made with the test chips.
             options = [(res, None)]
             if callable(box):
                 box = box()
@@ -195,11 +212,14 @@ class PixelWatermark:
                 options.append((whiten(mean_luma[y0:y1, x0:x1]), box))
             al, i = refined_alignment([r for r, _ in options], tile)
             region = options[i][1]
+            test = _test(al, tile)
+            if quick is not None and quick[1].p_value < test.p_value:
+                (al, test), region = quick, None
+        else:
+            test = quick[1]
         v = cell_values(al)
-        # the test: agreement of the B chips, which the search never looked at, with their
-        # keyed signs, each chip weighed by its magnitude (exact given the magnitudes)
-        test = weighted_sign_test(v[tile.test], tile.signs[tile.test])
-        p, log10_p = test.p_value, test.log10_p
+        log10_p = union_bound(test.log10_p, looks)
+        p = min(1.0, looks * test.p_value)
         detected = p <= DETECTION_P_VALUE
         # soft payload: chip estimates times keyed signs, LLR-scaled by the sync chips' SNR
         sync = np.concatenate([tile.search, tile.test])
@@ -216,7 +236,8 @@ class PixelWatermark:
             payload=ident if (detected and crc_ok) else None,
             bits=bits, confidence=confidence, frames_used=int(frames_used), per_frame=[],
             extra={
-                "log10_p": float(log10_p), "log10_p_above": float(test.log10_p_above),
+                "log10_p": float(log10_p), "log10_p_above": union_bound(test.log10_p_above, looks),
+                "looks": looks,
                 "test_chips_agreeing": test.agreeing, "test_chips": test.n,
                 "test_score": test.score, "test_weight": test.total,
                 "crc_ok": bool(crc_ok), "payload_guess": ident.hex(), "list_rank": int(rank),
