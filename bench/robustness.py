@@ -4,6 +4,7 @@ false-positive run with a KS test of p-value uniformity, and speed ratios, in on
     nice -n 10 .venv/bin/python -m bench.robustness [--out bench-results/robustness]
         [--clips N] [--seconds S] [--max-frames N] [--attacks NAME|GROUP ...]
         [--fp-cases N] [--fp-size WxH] [--no-synthetic] [--skip-speed] [--budget-s S]
+        [--identifiers-from EARLIER_OUT]
 
 Chunked and resumable: every (clip, attack) case is cached as one JSON file under
 ``OUT/cache/`` (the watermarked, published clip of a source too, as its identifier),
@@ -104,6 +105,7 @@ def matrix(args, out: Path, deadline: float) -> dict:
     if not args.no_synthetic:
         sources += [{"name": f"synthetic-{n}", "synthetic": n, "kind": "synthetic"} for n in ("flat", "text", "static", "bars")]
     clips, cases, skipped = [], [], 0
+    reused = _identifiers_from(args.identifiers_from)
     from tqdm import tqdm
 
     bar = tqdm(total=len(sources) * len(attacks), desc="matrix", unit="case")
@@ -117,7 +119,7 @@ def matrix(args, out: Path, deadline: float) -> dict:
         if cpath.exists():
             cinfo = json.loads(cpath.read_text())
         else:
-            ident = os.urandom(6)
+            ident = reused.get(src["name"]) or os.urandom(6)
             t = time.perf_counter()
             marked = alg.embed(clip, ident)
             cinfo = {"name": src["name"], "kind": src["kind"], "identifier": ident.hex(),
@@ -160,6 +162,16 @@ def matrix(args, out: Path, deadline: float) -> dict:
         bar.set_postfix_str(src["name"])
     bar.close()
     return {"clips": clips, "cases": cases, "skipped": skipped, "attacks": [a.name for a in attacks]}
+
+
+def _identifiers_from(run_dir: str | None) -> dict[str, bytes]:
+    """Clip name -> identifier of an earlier run (its ``summary.json``). Most run-to-run moves
+    of a case are the identifier's draw (another tile, another chance alignment), so a run
+    that reuses them compares code with code."""
+    if not run_dir:
+        return {}
+    summary = json.loads((Path(run_dir) / "summary.json").read_text())
+    return {c["name"]: bytes.fromhex(c["identifier"]) for c in summary["matrix"]["clips"]}
 
 
 def false_positives(args, out: Path, deadline: float) -> dict:
@@ -359,6 +371,8 @@ def main(argv=None) -> int:
     ap.add_argument("--max-frames", type=int, default=None)
     ap.add_argument("--attacks", nargs="+")
     ap.add_argument("--no-synthetic", action="store_true")
+    ap.add_argument("--identifiers-from", metavar="RUN_DIR",
+                    help="embed each clip with the identifier an earlier run (its summary.json) used")
     ap.add_argument("--fp-cases", type=int, default=500)
     ap.add_argument("--fp-size", default="320x180")
     ap.add_argument("--fp-seconds", type=float, default=2.0)

@@ -106,3 +106,15 @@ def test_benchmark_takes_large_camera_and_screencast_clips_first(monkeypatch):
              info("cam", "camera", 576, 79), info("screen", "screencast", 720, 8.3), info("small", "camera", 272, 10)]
     monkeypatch.setattr(footage, "discover", lambda *a, **k: sorted(found, key=lambda f: -f.height))
     assert [s["name"] for s in real_sources(5, 5)] == ["screen", "cam", "phone", "small", "anim"]
+
+
+def test_a_benchmark_run_can_reuse_an_earlier_runs_identifiers(tmp_path):
+    import json
+
+    from bench.robustness import _identifiers_from
+
+    clips = [{"name": "cockatoo", "identifier": "0078f4ea2362"}, {"name": "synthetic-flat", "identifier": "d2e1b7900c4c"}]
+    (tmp_path / "summary.json").write_text(json.dumps({"matrix": {"clips": clips}}))
+    assert _identifiers_from(str(tmp_path)) == {"cockatoo": bytes.fromhex("0078f4ea2362"),
+                                                "synthetic-flat": bytes.fromhex("d2e1b7900c4c")}
+    assert _identifiers_from(None) == {}
