@@ -33,7 +33,11 @@ def _threads(pid: int) -> list[str]:
     system CPU seconds, kernel wait channel."""
     tick = os.sysconf("SC_CLK_TCK")
     lines = []
-    for task in sorted(Path(f"/proc/{pid}/task").iterdir(), key=lambda p: int(p.name)):
+    try:
+        tasks = sorted(Path(f"/proc/{pid}/task").iterdir(), key=lambda p: int(p.name))
+    except OSError:
+        return ["  (no /proc here: no thread table)"]
+    for task in tasks:
         try:
             stat = (task / "stat").read_text()
             name = stat[stat.index("(") + 1: stat.rindex(")")]
