@@ -323,3 +323,18 @@ def test_a_chance_sync_peak_at_the_unchanged_geometry_does_not_end_the_search():
     r0 = alg.extract(with_decoy(clip.frames[:, ::2, ::2].astype(np.float32)))
     assert not r0.detected and r0.extra["looks"] == 2 and r0.p_value > DETECTION_P_VALUE
     assert r0.p_value == pytest.approx(10 ** r0.extra["log10_p"], rel=1e-6)
+
+
+def test_a_frames_mask_does_not_depend_on_the_frames_beside_it():
+    """Embedding keeps the gain sample's masks and reuses them in its main pass
+    (watermark.pixel.embed): that is exact only if a frame's half-resolution luma and mask
+    are the same whichever batch computes them."""
+    from watermark.pixel.mask import half_luma, half_masks
+
+    frames = textured_clip(t=11, h=144, w=176, seed=4).frames
+    batch = half_luma(frames)
+    masks = half_masks(batch)
+    for k in (0, 5, 10):
+        assert np.array_equal(half_luma(frames[k:k + 1])[0], batch[k])
+        assert np.array_equal(half_luma(frames[[k, 10 - k]])[0], batch[k])
+        assert np.array_equal(half_masks(batch[k:k + 1])[0], masks[k])
