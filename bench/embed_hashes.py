@@ -22,19 +22,15 @@ from pathlib import Path
 def hashes(n_clips: int = 8, seconds: float = 5.0) -> dict[str, str]:
     from watermark import PIXEL_ALG_ID, get_algorithm
 
-    from bench.robustness import KEY, real_sources
+    from bench.robustness import KEY, load_source, matrix_sources, speed_source
     from detect import footage
 
     alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
     ident = bytes.fromhex("a1b2c3d4e5f6")
     # loaders, not clips: one decoded clip in memory at a time
-    loaders = {s["name"]: (lambda s=s: footage.load(s["path"], seconds=seconds, start_s=s["start"]))
-               for s in real_sources(n_clips, seconds)}
-    loaders |= {f"synthetic-{n}": (lambda n=n: footage.synthetic(n, 640, 360, frames=48, fps=24))
-                for n in ("flat", "text", "static", "bars")}
-    big = [f for f in footage.discover() if f.height >= 720]
-    if big:
-        loaders["speed-720p"] = lambda: footage.load(big[0].path, max_frames=75, width=1280, height=720)
+    loaders = {s["name"]: (lambda s=s: load_source(s, seconds)) for s in matrix_sources(n_clips, seconds)}
+    fast = speed_source()
+    loaders["speed-720p"] = lambda: footage.load(fast.path, max_frames=75, width=1280, height=720)
     return {name: hashlib.sha1(alg.embed(load(), ident).frames.tobytes()).hexdigest() for name, load in loaders.items()}
 
 

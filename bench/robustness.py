@@ -84,6 +84,33 @@ def real_sources(n_clips: int, seconds: float) -> list[dict]:
     return out[:n_clips]
 
 
+SYNTHETIC = ("flat", "text", "static", "bars")
+
+
+def matrix_sources(n_clips: int, seconds: float, synthetic: bool = True) -> list[dict]:
+    """The matrix's sources: :func:`real_sources`, then the synthetic edge cases."""
+    sources = [dict(s, kind="real") for s in real_sources(n_clips, seconds)]
+    if synthetic:
+        sources += [{"name": f"synthetic-{n}", "synthetic": n, "kind": "synthetic"} for n in SYNTHETIC]
+    return sources
+
+
+def load_source(src: dict, seconds: float, max_frames: int | None = None):
+    """The clip of one of :func:`matrix_sources`, as the matrix embeds it."""
+    from detect import footage
+
+    if src["kind"] == "real":
+        return footage.load(src["path"], seconds=seconds, start_s=src["start"], max_frames=max_frames)
+    return footage.synthetic(src["synthetic"], 640, 360, frames=max_frames or 48, fps=24)
+
+
+def speed_source():
+    """The speed benchmark's footage: the first clip of 720p or more (else the first)."""
+    from detect import footage
+
+    return ([f for f in footage.discover() if f.height >= 720] or footage.discover())[0]
+
+
 def _cache(dirpath: Path, key: str) -> Path:
     return dirpath / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
 
@@ -92,7 +119,6 @@ def matrix(args, out: Path, deadline: float) -> dict:
     from provenance.media import read_clip, write_clip
     from watermark import PIXEL_ALG_ID, get_algorithm
 
-    from detect import footage
     from detect.attacks import resolve
     from detect.quality import compare
     from detect.robustness import payload_scores
@@ -101,19 +127,14 @@ def matrix(args, out: Path, deadline: float) -> dict:
     attacks = resolve(args.attacks or TARGET_ATTACKS)
     cache = out / "cache" / code_tag()
     cache.mkdir(parents=True, exist_ok=True)
-    sources = [dict(s, kind="real") for s in real_sources(args.clips, args.seconds)]
-    if not args.no_synthetic:
-        sources += [{"name": f"synthetic-{n}", "synthetic": n, "kind": "synthetic"} for n in ("flat", "text", "static", "bars")]
+    sources = matrix_sources(args.clips, args.seconds, synthetic=not args.no_synthetic)
     clips, cases, skipped = [], [], 0
     reused = _identifiers_from(args.identifiers_from)
     from tqdm import tqdm
 
     bar = tqdm(total=len(sources) * len(attacks), desc="matrix", unit="case")
     for src in sources:
-        if src["kind"] == "real":
-            clip = footage.load(src["path"], seconds=args.seconds, start_s=src["start"], max_frames=args.max_frames)
-        else:
-            clip = footage.synthetic(src["synthetic"], 640, 360, frames=args.max_frames or 48, fps=24)
+        clip = load_source(src, args.seconds, args.max_frames)
         ckey = f"clip|{src['name']}|{args.seconds}|{args.max_frames}"
         cpath = _cache(cache, ckey)
         if cpath.exists():
@@ -263,8 +284,7 @@ def speed(args) -> dict:
 
     from detect import footage
 
-    cands = [f for f in footage.discover() if f.height >= 720] or footage.discover()
-    f = cands[0]
+    f = speed_source()
     alg = get_algorithm(PIXEL_ALG_ID, key=KEY)
     n = args.speed_frames
     runs: dict[str, list[float]] = {"decode": [], "encode": [], "embed": [], "detect": []}
