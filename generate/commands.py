@@ -57,8 +57,11 @@ def add_train_arguments(p) -> None:
     p.add_argument("--run", required=True, help="run folder (checkpoints, cache, loss.jsonl, export/)")
     p.add_argument("--stage", choices=["vae", "decoder", "dit", "all"], default="all",
                    help="all = vae then dit; decoder = fine-tune only the VAE decoder (--decoder-steps more steps)")
-    p.add_argument("--config", choices=["default", "tiny"], default="default")
+    p.add_argument("--config", choices=["default", "fine", "tiny"], default="default",
+                   help="fine: the 4x-spatial VAE candidate (generate.model.FINE_CONFIG)")
     p.add_argument("--init-from", help="start from a saved model folder (skips the VAE stage)")
+    p.add_argument("--dit-init-from", help="start the transformer from a model folder's matching tensors "
+                                           "(e.g. the shipped model's blocks under --config fine)")
     p.add_argument("--vae-steps", type=int)
     p.add_argument("--dit-steps", type=int)
     p.add_argument("--decoder-steps", type=int)

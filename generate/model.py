@@ -35,7 +35,7 @@ from torch import nn
 from provenance.errors import InputError
 
 __all__ = [
-    "DEFAULT_MODEL_DIR", "MODEL_NAME", "ModelConfig", "DEFAULT_CONFIG", "TINY_CONFIG",
+    "DEFAULT_MODEL_DIR", "MODEL_NAME", "ModelConfig", "DEFAULT_CONFIG", "FINE_CONFIG", "TINY_CONFIG",
     "FramemarkWanTransformer3DModel", "build_pipeline", "load_pipeline", "save_pipeline",
     "model_info", "load_text_encoder", "encode_prompts", "text_encoder_path",
 ]
@@ -82,6 +82,20 @@ class ModelConfig:
 
 
 DEFAULT_CONFIG = ModelConfig()
+
+#: the candidate successor (``--config fine``): a VAE with 4x spatial compression instead of
+#: 8x (one spatial downsampling fewer), read by the transformer in 4 x 4 patches, so it sees
+#: the same 8 x 8 tokens a frame and costs about the same; the decoder gets 32 x 32 latent
+#: pixels to draw a 128 x 128 frame from. Why: through the 8x VAE alone the world's own
+#: renders come back with stars and squares rounded (``python -m bench.vae_roundtrip``).
+FINE_CONFIG = ModelConfig(
+    vae=dict(base_dim=16, z_dim=8, dim_mult=[1, 2, 4], num_res_blocks=1, attn_scales=[],
+             temperal_downsample=[True, True], scale_factor_temporal=4, scale_factor_spatial=4,
+             latents_mean=[0.0] * 8, latents_std=[1.0] * 8),
+    transformer=dict(patch_size=[1, 4, 4], num_attention_heads=4, attention_head_dim=64, in_channels=8,
+                     out_channels=8, text_dim=384, freq_dim=256, ffn_dim=1024, num_layers=4, cross_attn_norm=True,
+                     qk_norm="rms_norm_across_heads", rope_max_seq_len=1024),
+)
 
 #: for tests: seconds to build and run, same architecture
 TINY_CONFIG = ModelConfig(

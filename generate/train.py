@@ -229,7 +229,31 @@ def _set_latent_stats(vae, mu):
     return mean, std
 
 
-def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
+def warm_start(model, model_dir: str | Path) -> tuple[int, list[str]]:
+    """Copy into ``model`` every transformer tensor of the model folder ``model_dir`` whose
+    name and shape match; returns (tensors copied, names left at their initialisation).
+
+    Why: a transformer for another latent space (the 4x VAE read in 4 x 4 patches) sees the
+    same token grid as the shipped one; only the patch embedding and the output projection
+    change shape. What the blocks learned (which token the prompt's object occupies, how
+    it moves over time) is then a start, not thrown away."""
+    import torch
+    from safetensors.torch import load_file
+
+    files = sorted((Path(model_dir) / "transformer").glob("*.safetensors"))
+    if not files:
+        raise InputError(f"{model_dir}: no transformer weights to start from")
+    source: dict = {}
+    for f in files:
+        source.update(load_file(str(f)))
+    own = model.state_dict()
+    take = {k: v for k, v in source.items() if k in own and own[k].shape == v.shape}
+    with torch.no_grad():
+        model.load_state_dict(take, strict=False)
+    return len(take), sorted(k for k in own if k not in take)
+
+
+def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool, dit_init_from=None) -> None:
     import torch
     from tqdm import tqdm
 
@@ -238,6 +262,9 @@ def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool) -> None:
 
     z, specs = _build_cache(run, pipe, cfg, s, progress)
     model = pipe.transformer
+    if dit_init_from is not None and not (run / "dit.pt").is_file():
+        copied, fresh = warm_start(model, dit_init_from)
+        _log(run, {"stage": "warm_start", "from": str(dit_init_from), "copied": copied, "fresh": fresh})
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ckpt = run / "dit.pt"
@@ -380,8 +407,11 @@ def _recorded_init_from(run: Path) -> str | None:
 
 
 def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "dit"), settings: TrainSettings | None = None,
-          init_from: str | Path | None = None, threads: int = 2, progress: bool = True) -> Path:
-    """Run (or resume) training in ``run_dir``; returns the export folder path."""
+          init_from: str | Path | None = None, threads: int = 2, progress: bool = True,
+          dit_init_from: str | Path | None = None) -> Path:
+    """Run (or resume) training in ``run_dir``; returns the export folder path.
+    ``dit_init_from``: a model folder whose matching transformer tensors start the
+    transformer stage (:func:`warm_start`; only when the run has no transformer checkpoint)."""
     import torch
 
     from .model import DEFAULT_CONFIG, build_pipeline, load_pipeline
@@ -409,7 +439,9 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
         cfg = config or DEFAULT_CONFIG
         pipe = build_pipeline(cfg, with_text_encoder=False)
     (run / "config.json").write_text(json.dumps({"model": cfg.to_dict(), "settings": vars(s),
-                                                 "init_from": str(init_from) if init_from else None}, indent=2))
+                                                 "init_from": str(init_from) if init_from else None,
+                                                 "dit_init_from": str(dit_init_from) if dit_init_from else None},
+                                                indent=2))
     if "vae" in stages:
         _train_vae(run, pipe, cfg, s, progress)
     if "decoder" in stages:
@@ -420,13 +452,13 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
     if "dit" in stages and "vae" not in stages and init_from is None and not (run / "vae.pt").is_file():
         raise UsageError(f"{run}: no trained VAE to train the transformer on (run the vae stage, or pass --init-from)")
     if "dit" in stages:
-        _train_dit(run, pipe, cfg, s, progress)
+        _train_dit(run, pipe, cfg, s, progress, dit_init_from)
     return run / "export"
 
 
 def run_from_args(a) -> str:
     """Carry out parsed training options; returns the line to print. Raises FramemarkError."""
-    from .model import DEFAULT_CONFIG, TINY_CONFIG
+    from .model import DEFAULT_CONFIG, FINE_CONFIG, TINY_CONFIG
 
     if a.export_to:
         return f"exported: {export_checkpoint(a.run, a.export_to)}"
@@ -437,8 +469,9 @@ def run_from_args(a) -> str:
         if v <= 0:
             raise UsageError(f"--{k.replace('_', '-')} must be positive, got {v}")
     stages = ("vae", "dit") if a.stage == "all" else (a.stage,)
-    out = train(a.run, TINY_CONFIG if a.config == "tiny" else DEFAULT_CONFIG, stages, TrainSettings(**kw),
-                init_from=a.init_from, threads=a.threads, progress=not a.no_progress)
+    out = train(a.run, {"tiny": TINY_CONFIG, "fine": FINE_CONFIG}.get(a.config, DEFAULT_CONFIG), stages, TrainSettings(**kw),
+                init_from=a.init_from, threads=a.threads, progress=not a.no_progress,
+                dit_init_from=a.dit_init_from)
     return f"done; model folder: {out}"
 
 

@@ -77,6 +77,13 @@ def test_default_config_is_wan_with_8x_vae_and_minilm_text():
     assert c.height >= 128 and c.fps >= 8
 
 
+def test_fine_config_keeps_the_token_grid_with_a_4x_vae():
+    d, f = M.DEFAULT_CONFIG, M.FINE_CONFIG
+    assert f.vae["scale_factor_spatial"] == 4 and len(f.vae["dim_mult"]) == len(f.vae["temperal_downsample"]) + 1
+    tokens = [(c.height // c.vae["scale_factor_spatial"] // c.transformer["patch_size"][1]) for c in (d, f)]
+    assert tokens[0] == tokens[1] == 8
+
+
 def test_shipped_model_loads_offline_and_generates(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     if not (M.DEFAULT_MODEL_DIR / "model_index.json").is_file():

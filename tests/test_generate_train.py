@@ -86,3 +86,47 @@ def test_decoder_stage_keeps_the_encoder_and_the_latent_cache(tmp_path):
     assert all(torch.equal(before[k], after["model"][k]) for k in before if k.startswith("encoder."))
     assert any(not torch.equal(before[k], after["model"][k]) for k in before if k.startswith("decoder."))
     assert cache.stat().st_mtime_ns == stamp  # the encoder did not change: no re-encoding
+
+
+def test_warm_start_copies_the_blocks_a_new_patch_size_can_keep(tmp_path):
+    import dataclasses
+
+    import torch
+
+    from generate.model import build_pipeline
+
+    first = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
+    fine = dataclasses.replace(TINY_CONFIG, transformer={**TINY_CONFIG.transformer, "patch_size": [1, 4, 4]})
+    model = build_pipeline(fine, with_text_encoder=False).transformer
+    copied, fresh = T.warm_start(model, first)
+    shipped = load_pipeline(first).transformer.state_dict()
+    own = model.state_dict()
+    # only the tensors that touch the patch size start afresh
+    assert set(fresh) == {"patch_embedding.weight", "proj_out.weight", "proj_out.bias"}
+    assert copied == len(own) - len(fresh)
+    assert all(torch.equal(own[k], shipped[k]) for k in own if k not in fresh)
+    # through train(): logged once, recorded in the run's config, not repeated on resume
+    T.train(tmp_path / "b", fine, settings=_settings(), progress=False, dit_init_from=first)
+    log = [json.loads(line) for line in (tmp_path / "b" / "loss.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log].count("warm_start") == 1
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["dit_init_from"] == str(first)
+    T.train(tmp_path / "b", fine, settings=_settings(dit_steps=3), progress=False, dit_init_from=first)
+    log = [json.loads(line) for line in (tmp_path / "b" / "loss.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log].count("warm_start") == 1
+    with pytest.raises(InputError):
+        T.warm_start(model, tmp_path / "nowhere")
+
+
+def test_vae_roundtrip_reads_a_model_folder_and_a_run(tmp_path, capsys):
+    from bench import vae_roundtrip
+
+    out = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
+    report = tmp_path / "rt.json"
+    assert vae_roundtrip.main(["--vae", str(out), "--vae", str(tmp_path / "a"), "-n", "2", "--json", str(report)]) == 0
+    rows = json.loads(report.read_text())
+    assert [r["vae"] for r in rows] == [str(out), str(tmp_path / "a")]
+    # the export carries the run's VAE: the same reconstructions, the same scores
+    assert rows[0]["mean_abs_error_levels"] == rows[1]["mean_abs_error_levels"] > 0
+    assert all(0.0 <= r["shape"] <= 1.0 for r in rows)
+    assert "| VAE | colour | shape |" in capsys.readouterr().out
+    assert vae_roundtrip.main(["--vae", str(tmp_path / "nothing-here")]) == 2
