@@ -20,6 +20,7 @@ import importlib.util
 import inspect
 import json
 import os
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -88,13 +89,10 @@ DEFAULT_CONFIG = ModelConfig()
 #: the same 8 x 8 tokens a frame and costs about the same; the decoder gets 32 x 32 latent
 #: pixels to draw a 128 x 128 frame from. Why: through the 8x VAE alone the world's own
 #: renders come back with stars and squares rounded (``python -m bench.vae_roundtrip``).
-FINE_CONFIG = ModelConfig(
-    vae=dict(base_dim=16, z_dim=8, dim_mult=[1, 2, 4], num_res_blocks=1, attn_scales=[],
-             temperal_downsample=[True, True], scale_factor_temporal=4, scale_factor_spatial=4,
-             latents_mean=[0.0] * 8, latents_std=[1.0] * 8),
-    transformer=dict(patch_size=[1, 4, 4], num_attention_heads=4, attention_head_dim=64, in_channels=8,
-                     out_channels=8, text_dim=384, freq_dim=256, ffn_dim=1024, num_layers=4, cross_attn_norm=True,
-                     qk_norm="rms_norm_across_heads", rope_max_seq_len=1024),
+FINE_CONFIG = dataclasses.replace(
+    DEFAULT_CONFIG,
+    vae={**DEFAULT_CONFIG.vae, "dim_mult": [1, 2, 4], "temperal_downsample": [True, True], "scale_factor_spatial": 4},
+    transformer={**DEFAULT_CONFIG.transformer, "patch_size": [1, 4, 4]},
 )
 
 #: for tests: seconds to build and run, same architecture
