@@ -50,9 +50,9 @@ def _load(args):
     pipe = build_pipeline(cfg)
     label = "tiny random-weight Wan"
     if args.vae_run:
-        state = torch.load(Path(args.vae_run) / "vae.pt", map_location="cpu", weights_only=False)
-        pipe.vae.load_state_dict(state["model"])
-        label += f" + VAE trained {state.get('step', '?')} steps ({args.vae_run})"
+        from generate.train import load_run_vae
+
+        label += f" + VAE trained {load_run_vae(args.vae_run, pipe.vae)} steps ({args.vae_run})"
     pipe.vae.eval()
     return pipe, label
 

@@ -21,33 +21,33 @@ import numpy as np
 
 def load_vae(path: str | Path):
     """The VAE of a model folder or of a training run (eval mode, no gradients)."""
-    import torch
     from diffusers import AutoencoderKLWan
 
-    from generate.model import ModelConfig
+    from generate.train import load_run_vae, run_config
     from provenance.errors import InputError
 
     path = Path(path)
     if (path / "vae" / "config.json").is_file():
         vae = AutoencoderKLWan.from_pretrained(str(path), subfolder="vae", local_files_only=True)
     elif (path / "vae.pt").is_file() and (path / "config.json").is_file():
-        cfg = ModelConfig.from_dict(json.loads((path / "config.json").read_text())["model"])
-        vae = AutoencoderKLWan(**cfg.vae)
-        vae.load_state_dict(torch.load(path / "vae.pt", map_location="cpu", weights_only=False)["model"])
+        vae = AutoencoderKLWan(**run_config(path).vae)
+        load_run_vae(path, vae)
     else:
         raise InputError(f"{path}: neither a model folder (vae/) nor a training run (vae.pt, config.json)")
     return vae.eval().requires_grad_(False)
 
 
 def roundtrip(vae, video: np.ndarray) -> np.ndarray:
-    """[T, H, W, 3] uint8 through encode (posterior mean) and decode, back to uint8."""
+    """[T, H, W, 3] uint8 through encode (posterior mean) and decode, back to uint8 as the
+    pipeline outputs frames."""
     import torch
+
+    from generate.watermark_encoder import decode_to_pixels
 
     x = torch.from_numpy(video).float().permute(3, 0, 1, 2)[None] / 127.5 - 1.0
     with torch.no_grad():
-        y = vae.decode(vae.encode(x).latent_dist.mean).sample
-    y = ((y[0].permute(1, 2, 3, 0).clamp(-1, 1) + 1.0) * 127.5).round().byte().numpy()
-    return y[: len(video)]
+        z = vae.encode(x).latent_dist.mean
+    return decode_to_pixels(vae, z)[0, : len(video)]
 
 
 def measure(vae_path: str, n: int) -> dict:

@@ -20,8 +20,7 @@ import importlib.util
 import inspect
 import json
 import os
-import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -89,7 +88,7 @@ DEFAULT_CONFIG = ModelConfig()
 #: the same 8 x 8 tokens a frame and costs about the same; the decoder gets 32 x 32 latent
 #: pixels to draw a 128 x 128 frame from. Why: through the 8x VAE alone the world's own
 #: renders come back with stars and squares rounded (``python -m bench.vae_roundtrip``).
-FINE_CONFIG = dataclasses.replace(
+FINE_CONFIG = replace(
     DEFAULT_CONFIG,
     vae={**DEFAULT_CONFIG.vae, "dim_mult": [1, 2, 4], "temperal_downsample": [True, True], "scale_factor_spatial": 4},
     transformer={**DEFAULT_CONFIG.transformer, "patch_size": [1, 4, 4]},

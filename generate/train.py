@@ -30,7 +30,7 @@ import numpy as np
 
 from provenance.errors import InputError, UsageError
 
-__all__ = ["train", "main", "TrainSettings", "export_checkpoint"]
+__all__ = ["train", "main", "TrainSettings", "export_checkpoint", "run_config", "load_run_vae", "warm_start"]
 
 
 class TrainSettings:
@@ -262,12 +262,12 @@ def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool, dit_init_
 
     z, specs = _build_cache(run, pipe, cfg, s, progress)
     model = pipe.transformer
-    if dit_init_from is not None and not (run / "dit.pt").is_file():
+    ckpt = run / "dit.pt"
+    if dit_init_from is not None and not ckpt.is_file():
         copied, fresh = warm_start(model, dit_init_from)
         _log(run, {"stage": "warm_start", "from": str(dit_init_from), "copied": copied, "fresh": fresh})
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.01, betas=(0.9, 0.99))
-    ckpt = run / "dit.pt"
     step = 0
     if ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -328,6 +328,22 @@ def _train_dit(run: Path, pipe, cfg, s: TrainSettings, progress: bool, dit_init_
     bar.close()
 
 
+def run_config(run: str | Path):
+    """The :class:`~generate.model.ModelConfig` a run was started with (its ``config.json``)."""
+    from .model import ModelConfig
+
+    return ModelConfig.from_dict(json.loads((Path(run) / "config.json").read_text())["model"])
+
+
+def load_run_vae(run: str | Path, vae) -> int:
+    """Load a run's trained VAE weights (``vae.pt``) into ``vae``; returns the steps they had."""
+    import torch
+
+    state = torch.load(Path(run) / "vae.pt", map_location="cpu", weights_only=False)
+    vae.load_state_dict(state["model"])
+    return state.get("step", -1)
+
+
 def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Turn a run's latest checkpoints (vae.pt, cache statistics, dit.pt EMA) into a model folder.
 
@@ -336,17 +352,17 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
 
     import torch
 
-    from .model import ModelConfig, build_pipeline
+    from .model import build_pipeline
 
     run = Path(run_dir)
     for need in ("config.json", "dit.pt"):
         if not (run / need).is_file():
             raise InputError(f"{run}: no {need} (has the DiT stage started?)")
-    cfg = ModelConfig.from_dict(json.loads((run / "config.json").read_text())["model"])
+    cfg = run_config(run)
     pipe = build_pipeline(cfg, with_text_encoder=False)
     init = json.loads((run / "config.json").read_text()).get("init_from")
     if (run / "vae.pt").is_file():
-        pipe.vae.load_state_dict(torch.load(run / "vae.pt", map_location="cpu", weights_only=False)["model"])
+        load_run_vae(run, pipe.vae)
     elif init:
         from .model import load_pipeline
 
@@ -447,7 +463,7 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
     if "decoder" in stages:
         _train_vae(run, pipe, cfg, s, progress, decoder_only=True)
     if "vae" not in stages and "decoder" not in stages and init_from is None and (run / "vae.pt").is_file():
-        pipe.vae.load_state_dict(torch.load(run / "vae.pt", map_location="cpu", weights_only=False)["model"])
+        load_run_vae(run, pipe.vae)
     pipe.vae.eval().requires_grad_(False)
     if "dit" in stages and "vae" not in stages and init_from is None and not (run / "vae.pt").is_file():
         raise UsageError(f"{run}: no trained VAE to train the transformer on (run the vae stage, or pass --init-from)")
