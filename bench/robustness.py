@@ -323,6 +323,8 @@ def _rate(cases: list[dict]) -> str:
 def report(res: dict) -> str:
     """Per attack: all real clips, the issue's target clips (real, >= 360p, >= 5 s), the
     target and whether the target clips meet it, synthetic sources one by one."""
+    from detect.robustness import payload_cell
+
     m = res.get("matrix") or {"cases": [], "clips": [], "attacks": []}
     real = [c for c in m["cases"] if c["kind"] == "real"]
     syn = [c for c in m["cases"] if c["kind"] == "synthetic"]
@@ -339,8 +341,7 @@ def report(res: dict) -> str:
         lp = f"{np.median([c['log10_p'] for c in r]):.1f}" if r else "-"
         listed = sum(bool(c["payload_ok"] and c.get("list_rank")) for c in r)
         wrong = sum(bool(c.get("payload_wrong")) for c in r)  # cases cached before 2026-12-06 lack it
-        po = (f"{sum(c['payload_ok'] for c in r)}/{len(r)}" + (f" ({listed} listed)" if listed else "")
-              + (f" **{wrong} wrong**" if wrong else "")) if r else "-"
+        po = payload_cell(sum(c["payload_ok"] for c in r), len(r), wrong, listed) if r else "-"
         tgt = TARGETS.get(a)
         t = [c for c in r if c.get("target_clip")]
         met = "-" if tgt is None or not t else ("yes" if sum(c["detected"] for c in t) / len(t) >= tgt else "**no**")

@@ -35,7 +35,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["RESULT_FILES", "run_robustness", "run_clip", "payload_scores", "summarise", "write_reports", "check_outputs",
+__all__ = ["RESULT_FILES", "run_robustness", "run_clip", "payload_scores", "payload_cell", "summarise", "write_reports", "check_outputs",
            "render_markdown", "render_plot"]
 
 RESULT_FILES = ("results.json", "results.md", "results.png")
@@ -175,8 +175,11 @@ def summarise(clip_results: Iterable[dict]) -> list[dict]:
     return out
 
 
-def _wrong(row: dict) -> str:
-    return f" (**{row['payload_wrong']} wrong**)" if row.get("payload_wrong") else ""
+def payload_cell(ok: int, n: int, wrong: int = 0, listed: int = 0) -> str:
+    """A table's payload cell: ``ok/n``, how many of those the list decoder found, and how
+    many payloads were read wrong (a false attribution, so it is printed in bold)."""
+    return (f"{ok}/{n}" + (f" ({listed} listed)" if listed else "")
+            + (f" (**{wrong} wrong**)" if wrong else ""))
 
 
 def _num(x, fmt="{:.2f}") -> str:
@@ -199,7 +202,7 @@ def render_markdown(results: dict) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for r in results["summary"]:
         lines.append(f"| `{r['attack']}` | {r['group']} | {r['detected']}/{r['n']} | {100 * r['detection_rate']:.0f}% | "
-                     f"{r['payload_ok']}/{r['n']}{_wrong(r)} | {r['bit_accuracy']:.3f} | {r['median_log10_p']:.1f} | "
+                     f"{payload_cell(r['payload_ok'], r['n'], r['payload_wrong'])} | {r['bit_accuracy']:.3f} | {r['median_log10_p']:.1f} | "
                      f"{', '.join(r['c2pa_after']) or '-'} |")
     lines += ["", "C2PA after: `none` verifies the signed file; every other attack's frames were written to a new "
               "H.264 MP4 and that file was verified.", ""]

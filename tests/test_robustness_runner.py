@@ -83,3 +83,15 @@ def test_a_wrong_payload_is_counted_and_shown():
     assert rows[0]["payload_ok"] == 1 and rows[0]["payload_wrong"] == 1
     doc = {"alg": "org.framemark.video.1", "clips": [], "summary": rows, "started": "now", "seconds": 1.0}
     assert "| 1/2 (**1 wrong**) |" in render_markdown(doc)
+
+
+def test_the_bench_report_writes_payload_cells_as_the_runner_does():
+    """Both tables name a false attribution the same way (detect.robustness.payload_cell)."""
+    from bench.robustness import report
+
+    base = {"attack": "h264-crf30", "kind": "real", "detected": True, "bit_accuracy": 0.9, "log10_p": -9.0,
+            "target_clip": True}
+    cases = [dict(base, payload_ok=True, list_rank=0), dict(base, payload_ok=True, list_rank=3),
+             dict(base, payload_ok=False, payload_wrong=True)]
+    text = report({"matrix": {"cases": cases, "clips": [], "attacks": ["h264-crf30"]}})
+    assert "| 2/3 (1 listed) (**1 wrong**) |" in text
