@@ -68,7 +68,8 @@ def measure(vae_path: str, n: int) -> dict:
     return {"vae": str(vae_path), "n": n, "mean_abs_error_levels": round(float(np.mean(err)), 2),
             "colour": summary["colour"]["rate"], "shape": summary["shape"]["rate"],
             "motion": summary["motion"]["rate"], "found": summary["found"],
-            "shapes_missed": sorted(f"{s['want']['shape']}->{s['shape']}" for s in scores if not s["shape_ok"])}
+            "shapes_missed": sorted(f"{s['want']['shape']}->{s['shape']}" for s in scores if not s["shape_ok"]),
+            "colours_missed": sorted(f"{s['want']['colour']}->{s['colour']}" for s in scores if not s["colour_ok"])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,24 +80,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-n", type=int, default=24, help="held-out prompts (default 24)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--force", action="store_true", help="overwrite --json")
     a = ap.parse_args(argv)
     import torch
 
     torch.set_num_threads(a.threads)
     try:
+        if a.json:  # before minutes of work, not after them
+            from provenance.fileio import check_output_path
+
+            check_output_path(a.json, a.force)
         rows = [measure(v, a.n) for v in a.vae]
     except FramemarkError as exc:
         print(f"vae_roundtrip: error: {exc}", file=sys.stderr)
         return 2
-    print("| VAE | colour | shape | motion | mean abs error (levels) | shapes missed |")
-    print("|---|---|---|---|---|---|")
+    print("| VAE | colour | shape | motion | mean abs error (levels) | colours missed | shapes missed |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['vae']} | {r['colour']:.0%} | {r['shape']:.0%} | {r['motion']:.0%} | "
-              f"{r['mean_abs_error_levels']} | {', '.join(r['shapes_missed']) or '-'} |")
+              f"{r['mean_abs_error_levels']} | {', '.join(r['colours_missed']) or '-'} | "
+              f"{', '.join(r['shapes_missed']) or '-'} |")
     if a.json:
         from provenance.fileio import atomic_output
 
-        with atomic_output(Path(a.json)) as tmp:
+        with atomic_output(Path(a.json), force=a.force) as tmp:
             Path(tmp).write_text(json.dumps(rows, indent=2))
     return 0
 

@@ -46,8 +46,19 @@ def test_train_generator_rejects_bad_settings(tmp_path, capsys):
     code, _, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run"), "--config", "tiny",
                         "--dit-steps", "0")
     assert code == 2 and "--dit-steps must be positive" in err
+    code, _, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run"), "--config", "tiny",
+                        "--object-weight", "-1")
+    assert code == 2 and "--object-weight must be 0 or more" in err
     code, _, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run2"), "--init-from", str(tmp_path))
     assert code == 2 and "not a model folder" in err
+
+
+def test_a_vae_stage_alone_names_its_checkpoint_not_a_model_folder(tmp_path, capsys):
+    code, out, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run"), "--config", "tiny",
+                          "--stage", "vae", "--vae-steps", "1", "--no-progress")
+    assert code == 0, err
+    assert "VAE checkpoint" in out and str(tmp_path / "run" / "vae.pt") in out and "model folder:" not in out
+    assert (tmp_path / "run" / "vae.pt").is_file() and not (tmp_path / "run" / "export").exists()
 
 
 @pytest.fixture

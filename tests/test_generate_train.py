@@ -88,6 +88,37 @@ def test_decoder_stage_keeps_the_encoder_and_the_latent_cache(tmp_path):
     assert cache.stat().st_mtime_ns == stamp  # the encoder did not change: no re-encoding
 
 
+def test_the_vae_batch_carries_its_objects_coverage():
+    """The object weight lands on the objects: covered pixels carry an object colour (the
+    world's objects are saturated; its backgrounds dark and desaturated)."""
+    import numpy as np
+
+    from generate.model import FINE_CONFIG
+
+    x, cover = T._render_batch(np.random.default_rng(3), 3, FINE_CONFIG, 9, 48)
+    assert x.shape[0] == cover.shape[0] == 3 and cover.shape[1] == 1 and x.shape[2:] == cover.shape[2:]
+    rgb = (x.permute(0, 2, 3, 4, 1) + 1) * 127.5  # [n, t, h, w, 3]
+    on, off = cover[:, 0] > 0.99, cover[:, 0] < 0.01
+    assert on.any() and off.any()
+    chroma = rgb.max(-1).values - rgb.min(-1).values
+    assert chroma[on].median() > 100 > chroma[off].median()
+
+
+def test_object_weight_is_recorded_and_trains_the_decoder(tmp_path):
+    import torch
+
+    run = tmp_path / "run"
+    T.train(run, TINY_CONFIG, settings=_settings(), progress=False)
+    before = torch.load(run / "vae.pt", weights_only=False)["model"]
+    T.train(run, TINY_CONFIG, stages=("decoder",), settings=_settings(decoder_steps=2, object_weight=4.0),
+            progress=False)
+    after = torch.load(run / "vae.pt", weights_only=False)["model"]
+    assert json.loads((run / "config.json").read_text())["settings"]["object_weight"] == 4.0
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+    log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "decoder"] == [3, 4]
+
+
 def test_warm_start_copies_the_blocks_a_new_patch_size_can_keep(tmp_path):
     import dataclasses
 
@@ -127,6 +158,18 @@ def test_vae_roundtrip_reads_a_model_folder_and_a_run(tmp_path, capsys):
     assert [r["vae"] for r in rows] == [str(out), str(tmp_path / "a")]
     # the export carries the run's VAE: the same reconstructions, the same scores
     assert rows[0]["mean_abs_error_levels"] == rows[1]["mean_abs_error_levels"] > 0
-    assert all(0.0 <= r["shape"] <= 1.0 for r in rows)
+    assert all(0.0 <= r["shape"] <= 1.0 and isinstance(r["colours_missed"], list) for r in rows)
     assert "| VAE | colour | shape |" in capsys.readouterr().out
     assert vae_roundtrip.main(["--vae", str(tmp_path / "nothing-here")]) == 2
+
+
+def test_vae_roundtrip_refuses_an_existing_report_before_any_work(tmp_path, capsys):
+    from bench import vae_roundtrip
+
+    report = tmp_path / "rt.json"
+    report.write_text("earlier results")
+    # a VAE path that would fail to load: the existing report is caught first
+    assert vae_roundtrip.main(["--vae", str(tmp_path / "nothing-here"), "--json", str(report)]) == 2
+    err = capsys.readouterr().err
+    assert "already exists" in err and "--force" in err and err.count("\n") == 1
+    assert report.read_text() == "earlier results"
