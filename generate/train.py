@@ -100,9 +100,11 @@ def _render_batch(rng: np.random.Generator, n: int, cfg, frames: int, crop: int 
     return x, torch.from_numpy(np.stack(covers))[:, None]
 
 
-def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool, decoder_only: bool = False) -> None:
+def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool, decoder_only: bool = False,
+               finished: bool = False) -> None:
     """The VAE stage; with ``decoder_only`` the encoder is frozen, so the latent space (and the
-    DiT trained on it, and its latent cache) stay valid while reconstructions improve."""
+    DiT trained on it, and its latent cache) stay valid while reconstructions improve.
+    ``finished``: ``pipe.vae`` came from a saved model, so its VAE stage is done."""
     import torch
     from tqdm import tqdm
 
@@ -114,7 +116,7 @@ def _train_vae(run: Path, pipe, cfg, s: TrainSettings, progress: bool, decoder_o
         vae.quant_conv.requires_grad_(False)
     params = [p for p in vae.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=s.vae_lr, weight_decay=0.0)
-    step = 0
+    step = s.vae_steps if finished else 0
     if ckpt.is_file():
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
         vae.load_state_dict(state["model"])
@@ -357,19 +359,20 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
     """Turn a run's latest checkpoints (vae.pt, cache statistics, dit.pt EMA) into a model folder.
 
     Used to ship weights between the periodic exports, without stopping training."""
-    import shutil
-
     import torch
 
     from .model import build_pipeline
 
     run = Path(run_dir)
-    for need in ("config.json", "dit.pt"):
-        if not (run / need).is_file():
-            raise InputError(f"{run}: no {need} (has the DiT stage started?)")
+    if not (run / "config.json").is_file():
+        raise InputError(f"{run}: no config.json (not a training run)")
+    init = json.loads((run / "config.json").read_text()).get("init_from")
+    if not (run / "dit.pt").is_file():
+        if init and (run / "vae.pt").is_file():
+            return _export_decoder_run(run, init, out_dir)
+        raise InputError(f"{run}: no dit.pt (has the DiT stage started?)")
     cfg = run_config(run)
     pipe = build_pipeline(cfg, with_text_encoder=False)
-    init = json.loads((run / "config.json").read_text()).get("init_from")
     if (run / "vae.pt").is_file():
         load_run_vae(run, pipe.vae)
     elif init:
@@ -383,10 +386,17 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
     _set_latent_stats(pipe.vae, mu)
     state = torch.load(run / "dit.pt", map_location="cpu", weights_only=False)
     pipe.transformer.load_state_dict(state["ema"])
+    return _export_to(run, pipe, cfg, state["step"], out_dir)
+
+
+def _export_to(run: Path, pipe, cfg, step: int, out_dir: str | Path) -> Path:
+    """Write ``pipe`` as a model folder at ``out_dir`` (replaced), built beside the run first."""
+    import shutil
+
     tmp_run = run / "export-ckpt.tmp"
     shutil.rmtree(tmp_run, ignore_errors=True)
     tmp_run.mkdir()
-    _export(tmp_run, pipe, pipe.transformer, cfg, state["step"])
+    _export(tmp_run, pipe, pipe.transformer, cfg, step)
     out = Path(out_dir)
     if out.exists():
         shutil.rmtree(out)
@@ -394,6 +404,18 @@ def export_checkpoint(run_dir: str | Path, out_dir: str | Path) -> Path:
     (tmp_run / "export").rename(out)
     shutil.rmtree(tmp_run, ignore_errors=True)
     return out
+
+
+def _export_decoder_run(run: Path, init_from: str, out_dir: str | Path) -> Path:
+    """A decoder stage run on a saved model (``--init-from``, no transformer stage): that
+    model with the run's decoder. Its latent space is the model's own (the encoder was
+    frozen), so its transformer and latent statistics stay as they are."""
+    from .model import load_pipeline
+
+    pipe = load_pipeline(init_from)
+    load_run_vae(run, pipe.vae)
+    meta = json.loads((Path(init_from) / "framemark.json").read_text())
+    return _export_to(run, pipe, pipe.framemark_config, meta.get("trained_steps", -1), out_dir)
 
 
 def _export(run: Path, pipe, ema, cfg, step: int) -> None:
@@ -470,7 +492,7 @@ def train(run_dir: str | Path, config=None, stages: tuple[str, ...] = ("vae", "d
     if "vae" in stages:
         _train_vae(run, pipe, cfg, s, progress)
     if "decoder" in stages:
-        _train_vae(run, pipe, cfg, s, progress, decoder_only=True)
+        _train_vae(run, pipe, cfg, s, progress, decoder_only=True, finished=init_from is not None)
     if "vae" not in stages and "decoder" not in stages and init_from is None and (run / "vae.pt").is_file():
         load_run_vae(run, pipe.vae)
     pipe.vae.eval().requires_grad_(False)
@@ -488,7 +510,8 @@ def run_from_args(a) -> str:
     if a.export_to:
         return f"exported: {export_checkpoint(a.run, a.export_to)}"
     kw = {k: v for k, v in dict(vae_steps=a.vae_steps, dit_steps=a.dit_steps, decoder_steps=a.decoder_steps,
-                                pool=a.pool, batch=a.batch, lr=a.lr, export_every=a.export_every).items()
+                                pool=a.pool, batch=a.batch, lr=a.lr, export_every=a.export_every,
+                                vae_frames=a.vae_frames).items()
           if v is not None}
     for k, v in kw.items():
         if v <= 0:

@@ -175,6 +175,11 @@ def train(pipe, run: str | Path, steps: int, *, pool_world: int = 240, pool_samp
         vae.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["opt"])
         step = state["step"]
+    elif getattr(pipe, "watermark_encoder", None) is not None:
+        # the model folder's own detection encoder: trained on a decoder that, for a model
+        # whose decoder alone was fine-tuned, differs little from this one
+        vae.load_state_dict(_encoder_state(pipe.watermark_encoder), strict=False)
+        log("starting from the model folder's detection encoder")
     mean, std = latent_stats(vae)
     f = int(pipe.vae_scale_factor_spatial)
     n, _, H, W, _ = pool["pixels"].shape

@@ -173,3 +173,22 @@ def test_vae_roundtrip_refuses_an_existing_report_before_any_work(tmp_path, caps
     err = capsys.readouterr().err
     assert "already exists" in err and "--force" in err and err.count("\n") == 1
     assert report.read_text() == "earlier results"
+
+
+def test_a_decoder_stage_on_a_saved_model_exports_that_model_with_the_new_decoder(tmp_path):
+    import torch
+
+    first = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
+    run = tmp_path / "dec"
+    T.train(run, stages=("decoder",), settings=_settings(decoder_steps=2, vae_frames=5), init_from=first, progress=False)
+    log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+    assert [r["stage"] for r in log] == ["decoder", "decoder"]
+    out = T.export_checkpoint(run, tmp_path / "shipped")
+    base, new = load_pipeline(first), load_pipeline(out)
+    b, n = base.vae.state_dict(), new.vae.state_dict()
+    assert all(torch.equal(b[k], n[k]) for k in b if k.startswith(("encoder.", "quant_conv.")))  # same latent space
+    assert any(not torch.equal(b[k], n[k]) for k in b if k.startswith("decoder."))
+    bt, nt = base.transformer.state_dict(), new.transformer.state_dict()
+    assert all(torch.equal(bt[k], nt[k]) for k in bt)
+    assert new.vae.config.latents_std == base.vae.config.latents_std
+    assert json.loads((out / "framemark.json").read_text())["trained_steps"] == 2

@@ -61,3 +61,16 @@ def test_an_encoder_for_another_vae_is_refused(tiny, tmp_path):
     save_file({"something.else": torch.zeros(3)}, str(folder / W.SUBDIR / "encoder.safetensors"))
     with pytest.raises(InputError, match="not an encoder"):
         load_pipeline(folder)
+
+
+def test_a_new_run_starts_from_the_model_folders_own_encoder(tiny, tmp_path):
+    folder = save_pipeline(tiny, tmp_path / "model")
+    shipped = W.train(tiny, tmp_path / "first", 2, pool_world=2, pool_sampled=0, crop=16, batch=2, log=lambda m: None)
+    W.save(shipped, folder, {"steps": 2})
+    pipe = load_pipeline(folder)
+    lines = []
+    # zero steps on from the shipped encoder: the run's encoder is exactly it
+    again = W.train(pipe, tmp_path / "second", 0, pool_world=2, pool_sampled=0, crop=16, batch=2, log=lines.append)
+    assert any("model folder's detection encoder" in m for m in lines)
+    want = W._encoder_state(pipe.watermark_encoder)
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in want.items())
