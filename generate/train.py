@@ -42,7 +42,7 @@ class TrainSettings:
         self.vae_lr = 2e-4
         self.decoder_steps = 0
         self.vae_crop = 48
-        self.vae_frames = 9
+        self.vae_frames = 17  # whole clips: a decoder trained on 9 failed past frame 8 (docs/generator.md)
         self.kl_weight = 1e-6
         self.latent_noise = 0.1
         # extra reconstruction weight on object pixels: objects cover a few % of a frame, so
