@@ -66,7 +66,8 @@ def add_train_arguments(p) -> None:
     p.add_argument("--dit-steps", type=int)
     p.add_argument("--decoder-steps", type=int)
     p.add_argument("--vae-frames", type=int,
-                   help="VAE stages: frames a training clip (default 9; 17 = the whole clip, see docs/generator.md)")
+                   help="VAE stages: frames a training clip (default 17, the whole clip; the shipped VAEs had 9, "
+                        "see docs/generator.md)")
     p.add_argument("--object-weight", type=float,
                    help="VAE stages: extra reconstruction weight on object pixels (default 0)")
     p.add_argument("--pool", type=int, help="number of clips in the latent cache")

@@ -81,8 +81,8 @@ def _render_batch(rng: np.random.Generator, n: int, cfg, frames: int, crop: int 
     clips, covers = [], []
     for _ in range(n):
         spec = world.random_scene(rng, allow_heldout=True)  # the VAE may see everything
-        video = world.render(spec, cfg.num_frames, cfg.height, cfg.width)
-        cover = world.object_masks(spec, cfg.num_frames, cfg.height, cfg.width).max(0)
+        video, masks = world.render_with_masks(spec, cfg.num_frames, cfg.height, cfg.width)
+        cover = masks.max(0)
         t0 = int(rng.integers(0, cfg.num_frames - frames + 1))
         video, cover = video[t0:t0 + frames], cover[t0:t0 + frames]
         if crop:

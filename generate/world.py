@@ -28,7 +28,7 @@ from provenance.errors import UsageError
 
 __all__ = [
     "COLOURS", "BACKGROUNDS", "SHAPES", "SIZES", "MOTIONS", "DIRECTIONS", "TEXTURES", "PANS",
-    "ObjectSpec", "SceneSpec", "render", "object_masks", "caption", "random_scene",
+    "ObjectSpec", "SceneSpec", "render", "render_with_masks", "object_masks", "caption", "random_scene",
     "is_heldout_combo", "heldout_prompts", "train_combos", "spec_from_dict", "shape_mask",
 ]
 
@@ -271,6 +271,13 @@ def object_masks(spec: SceneSpec, num_frames: int = 17, height: int = 128, width
 
 def render(spec: SceneSpec, num_frames: int = 17, height: int = 128, width: int = 128) -> np.ndarray:
     """Draw ``spec`` as uint8 RGB frames [T, H, W, 3]; deterministic for a given spec and size."""
+    return render_with_masks(spec, num_frames, height, width)[0]
+
+
+def render_with_masks(spec: SceneSpec, num_frames: int = 17, height: int = 128,
+                      width: int = 128) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`render`'s frames and the :func:`object_masks` they were drawn with (the masks
+    cost most of a render, so a caller that needs both should not compute them twice)."""
     if num_frames < 1 or height < 16 or width < 16:
         raise UsageError(f"cannot render {num_frames} frames of {width}x{height}")
     masks = object_masks(spec, num_frames, height, width)
@@ -284,7 +291,7 @@ def render(spec: SceneSpec, num_frames: int = 17, height: int = 128, width: int 
             m = masks[k, t_idx][:, :, None]
             img = img * (1 - m) + np.array(COLOURS[obj.colour], np.float32) * m
         frames[t_idx] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
-    return frames
+    return frames, masks
 
 
 # ----------------------------------------------------------------------------- captions

@@ -88,3 +88,14 @@ def test_spec_round_trips_through_a_dict():
     spec = world.random_scene(3, two_object_prob=1.0)
     assert world.spec_from_dict(spec.to_dict()) == spec
     assert len(spec.objects) == 2
+
+
+def test_render_with_masks_is_render_and_its_object_masks():
+    import numpy as np
+
+    from generate import world
+
+    spec = world.random_scene(np.random.default_rng(7))
+    frames, masks = world.render_with_masks(spec, 9, 64, 64)
+    assert np.array_equal(frames, world.render(spec, 9, 64, 64))
+    assert np.array_equal(masks, world.object_masks(spec, 9, 64, 64))
