@@ -69,6 +69,8 @@ def register(subparsers) -> None:
     lat.add_argument("--no-latent", action="store_true", help="skip the latent watermark (it needs the generator)")
     lat.add_argument("--latent", action="store_true",
                      help="run the latent watermark even on a clip whose shape the built-in model cannot make")
+    r.add_argument("--generator", metavar="DIR",
+                   help="the text-to-video model folder whose latent mark to look for (default: the built-in one)")
     r.add_argument("--jobs", type=int, default=None, metavar="N", help="batch worker processes (default: all cores)")
     r.add_argument("-o", "--output", metavar="results.jsonl",
                    help="batch results, one JSON line per file; an existing file is resumed")
@@ -110,8 +112,16 @@ def _run(args: argparse.Namespace) -> int:
 
     _check_jobs(args.jobs)
     target = Path(args.input)
+    if args.generator and args.no_latent:
+        raise UsageError("--generator names the model for the latent watermark, which --no-latent skips")
     kwargs = {"keys_dir": args.keys, "model": args.model, "resolver": args.resolver,
               "latent": False if args.no_latent else (True if args.latent else None)}
+    if args.generator:
+        from provenance.errors import InputError
+
+        if not (Path(args.generator) / "model_index.json").is_file():
+            raise InputError(f"{args.generator}: not a diffusers pipeline folder (no model_index.json)")
+        kwargs["generator"] = args.generator
     if args.resolver:
         from detect.resolver_client import ResolverClient
 

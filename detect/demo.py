@@ -96,7 +96,7 @@ def run_demo(out_dir, *, prompt: str = DEMO_PROMPT, seed: int = 7, model=None, k
     # 4. detect the stripped copy: watermark evidence + credentials recovered through it
     from .fuse import detect_file
 
-    detected = detect_file(stripped, keys_dir=kd, model=None)
+    detected = detect_file(stripped, keys_dir=kd, model=None, generator=pipe)  # the latent mark of the model used
     _say(as_json, "\n4. detect the stripped clip")
     _say(as_json, render_detect_card(detected))
 

@@ -46,7 +46,8 @@ def _c2pa_section(path: Path, keys_dir: Path | None) -> dict:
     return verify_file(path, keys_dir=keys_dir).to_dict()
 
 
-def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings: dict) -> tuple[list[dict], dict]:
+def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings: dict,
+                       generator=None) -> tuple[list[dict], dict]:
     from provenance.keys import load_watermark_key
     from watermark.registry import LATENT_ALG_ID, algorithms, get_algorithm
 
@@ -57,13 +58,13 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
     except FramemarkError as exc:
         return [{"alg": a, "skipped": True, "reason": f"no watermark key ({exc})"} for a in algorithms()], {}
     pipe = shape_skip = None
-    if latent is None and "pipe" not in _PIPE_CACHE:
+    if latent is None and generator is None and "pipe" not in _PIPE_CACHE:
         # decided from the installed model's metadata, without loading it (diffusers and the
         # weights: ~5 s and ~200 MiB a process): a clip of another shape is skipped as after a load
         size = _installed_model_size()
         shape_skip = _geometry_mismatch(clip, *size) if size else None
     if latent is not False and shape_skip is None:
-        pipe = _generator_pipe(force=latent is True)
+        pipe = _generator_pipe(force=latent is True, generator=generator)
     results, payloads = [], {}
     alg_ids = algorithms()
     if (pipe is not None or shape_skip) and LATENT_ALG_ID not in alg_ids:
@@ -90,6 +91,7 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
             res = alg.extract(clip)
             entry = res.to_dict()
             if alg_id == LATENT_ALG_ID:
+                entry["generator"] = _generator_label(pipe)
                 _latent_store_test(alg, res, entry, keys_dir)
             elif res.detected and (res.payload is None or res.extra.get("list_rank", 0) > 0):
                 # detected, but the blind decode failed its CRC (a small or heavily
@@ -214,12 +216,29 @@ _PIPE_CACHE: dict = {}
 _PIPE_LOCK = threading.Lock()
 
 
-def _generator_pipe(force: bool):
-    """The built-in generator (for the latent watermark's inversion), loaded once per process.
+def _generator_pipe(force: bool, generator=None):
+    """The generator whose latent mark to look for (its sampler is inverted), loaded once per
+    process: the built-in one, or ``generator`` (a model folder, or a pipeline already loaded).
 
     The service calls this from several worker threads: one loads, the others wait for it."""
+    if generator is not None and not isinstance(generator, (str, Path)):
+        return generator
     with _PIPE_LOCK:
+        if generator is not None:
+            # a folder the user named must load: failing here is their error, not a skipped check
+            key = ("folder", str(Path(generator).resolve()))
+            if key not in _PIPE_CACHE:
+                from generate.pipeline import load_model
+
+                _PIPE_CACHE[key] = load_model(generator)
+            return _PIPE_CACHE[key]
         return _load_generator_pipe(force)
+
+
+def _generator_label(pipe) -> str:
+    """Which model's latent mark was looked for: a mark is only ever found by its own model."""
+    meta = getattr(pipe, "framemark_meta", None)
+    return f"{meta['name']} {meta['version']}" if meta else type(pipe).__name__
 
 
 def _load_generator_pipe(force: bool):
@@ -265,7 +284,8 @@ def _file_facts(path: Path) -> dict:
 
 
 def detect_file(path, *, keys_dir=None, model=None, resolver: str | None = None,
-                limits: DecodeLimits | None = None, latent: bool | None = None, classifier: bool = True) -> dict:
+                limits: DecodeLimits | None = None, latent: bool | None = None, classifier: bool = True,
+                generator=None) -> dict:
     """The fused detect report for the video at ``path`` (a JSON-ready dict).
 
     ``keys_dir``: keys folder (watermark key, our CA, manifest store); resolved like every
@@ -273,6 +293,8 @@ def detect_file(path, *, keys_dir=None, model=None, resolver: str | None = None,
     or fitted :class:`~detect.classifier.ForensicClassifier` (default: the shipped one).
     ``resolver``: base URL of a Soft Binding Resolution API. ``latent``: None runs the
     latent watermark when the generator is installed; False never; True always.
+    ``generator``: the text-to-video model folder (or loaded pipeline) whose latent mark to
+    look for, instead of the built-in generator (a self-hosted or candidate model).
     """
     from provenance.media import read_clip
 
@@ -290,6 +312,8 @@ def detect_file(path, *, keys_dir=None, model=None, resolver: str | None = None,
         raise InputError(f"{path}: not a video file (type sniffed from its bytes: {facts['media_type'] or 'unknown'})")
 
     kd = _keys_dir(keys_dir)
+    if generator is not None and latent is not False:
+        _generator_pipe(False, generator)  # a named model folder that cannot load fails before any work
     if classifier and isinstance(model, (str, Path)):
         from .classifier import load_model
 
@@ -308,7 +332,7 @@ def detect_file(path, *, keys_dir=None, model=None, resolver: str | None = None,
 
     t0 = time.perf_counter()
     wm_times: dict = {}
-    watermarks, payloads = _watermark_section(clip, kd, latent, wm_times)
+    watermarks, payloads = _watermark_section(clip, kd, latent, wm_times, generator)
     timings["watermarks_s"] = _round(time.perf_counter() - t0)
     timings["watermark_algs_s"] = wm_times
 

@@ -37,6 +37,9 @@ def test_demo_generates_strips_and_recovers(tmp_path, capsys, tiny_model_128):
     rec = det["recovery"]["results"][0]
     assert rec["status"] == "recovered" and rec["value"]  # recovered, never valid for the stripped file
     assert summary["identifier"] == next(w["payload"] for w in det["watermarks"] if w.get("detected"))
+    # the latent mark is looked for with the model that made the clip, not the built-in one
+    (latent,) = [w for w in det["watermarks"] if w["alg"] == "org.framemark.latent.1"]
+    assert not latent.get("skipped") and latent["generator"] == "framemark-tiny-t2v 0.1.0"
 
     # a second run refuses to overwrite, before any work, and leaves the files alone
     before = (out / "generated.mp4").read_bytes()

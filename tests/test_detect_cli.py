@@ -33,6 +33,8 @@ def test_errors_exit_2_with_one_line(tmp_path, capsys):
                  ["detect", str(text)],
                  ["detect", str(_clip(tmp_path / "d.mp4")), "--model", str(tmp_path / "no.skops")],
                  ["detect", str(tmp_path), "--jobs", "0", "-o", str(tmp_path / "r.jsonl")],
+                 ["detect", str(_clip(tmp_path / "e.mp4")), "--generator", str(tmp_path)],   # not a model folder
+                 ["detect", str(tmp_path / "e.mp4"), "--generator", str(tmp_path), "--no-latent"],
                  ["detect", str(tmp_path)]):                     # a folder needs -o
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
