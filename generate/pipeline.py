@@ -41,9 +41,9 @@ MAX_SIDE = 1024          # a CPU tool: bigger is a typo, not a request
 MAX_FRAMES = 257
 MAX_STEPS = 500
 #: H.264 rate factor of the generated master file: near-lossless, because the latent mark is
-#: read back through the decoded pixels and every coding loss costs it (the 4x-VAE model at
-#: 3,000 DiT steps, 8 clips: found in 8 from the raw frames, 7 from this file, 3 after CRF 23;
-#: bench.latent_watermark). A 128 x 128 x 17 clip is ~34 KB at CRF 12 against ~17 KB at 18
+#: read back through the decoded pixels and every coding loss costs it (0.4.0, 8 clips: found
+#: in 8 from the raw frames, 7 from this file, 5 after CRF 23; bench.latent_watermark).
+#: A 128 x 128 x 17 clip is ~34 KB at CRF 12 against ~17 KB at 18
 OUTPUT_CRF = 12
 
 
