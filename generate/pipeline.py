@@ -41,8 +41,8 @@ MAX_SIDE = 1024          # a CPU tool: bigger is a typo, not a request
 MAX_FRAMES = 257
 MAX_STEPS = 500
 #: H.264 rate factor of the generated master file: near-lossless, because the latent mark is
-#: read back through the decoded pixels and every coding loss costs it (0.4.0, 8 clips: found
-#: in 8 from the raw frames, 7 from this file, 5 after CRF 23; bench.latent_watermark).
+#: read back through the decoded pixels and every coding loss costs it (0.4.0, 16 clips: found
+#: in 15 from the raw frames, 13 from this file, 8 after CRF 23; bench.latent_watermark).
 #: A 128 x 128 x 17 clip is ~34 KB at CRF 12 against ~17 KB at 18
 OUTPUT_CRF = 12
 
