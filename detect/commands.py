@@ -117,11 +117,9 @@ def _run(args: argparse.Namespace) -> int:
     kwargs = {"keys_dir": args.keys, "model": args.model, "resolver": args.resolver,
               "latent": False if args.no_latent else (True if args.latent else None)}
     if args.generator:
-        from provenance.errors import InputError
+        from generate.pipeline import check_pipeline_folder
 
-        if not (Path(args.generator) / "model_index.json").is_file():
-            raise InputError(f"{args.generator}: not a diffusers pipeline folder (no model_index.json)")
-        kwargs["generator"] = args.generator
+        kwargs["generator"] = str(check_pipeline_folder(args.generator))  # a batch fails once, not per file
     if args.resolver:
         from detect.resolver_client import ResolverClient
 

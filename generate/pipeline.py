@@ -32,8 +32,8 @@ import numpy as np
 
 from provenance.errors import InputError, UsageError
 
-__all__ = ["GenerationSettings", "GenerationResult", "check_inputs", "load_model", "text_inputs",
-           "latent_shape", "sample_marked", "generate_clip", "PIXEL_ALG_ID", "CLAIM_GENERATOR"]
+__all__ = ["GenerationSettings", "GenerationResult", "check_inputs", "check_pipeline_folder", "load_model",
+           "text_inputs", "latent_shape", "sample_marked", "generate_clip", "PIXEL_ALG_ID", "CLAIM_GENERATOR"]
 
 PIXEL_ALG_ID = "org.framemark.video.1"
 CLAIM_GENERATOR = "framemark generate"
@@ -83,6 +83,15 @@ class GenerationResult:
 
 # ----------------------------------------------------------------------------- model loading
 
+def check_pipeline_folder(model_dir: str | Path) -> Path:
+    """``model_dir`` as a Path if it holds a diffusers pipeline (its ``model_index.json``);
+    cheap (no diffusers, no weights), so a command can refuse a bad folder before any work."""
+    path = Path(model_dir)
+    if not (path / "model_index.json").is_file():
+        raise InputError(f"{path}: not a diffusers pipeline folder (no model_index.json)")
+    return path
+
+
 def load_model(model_dir: str | Path | None = None):
     """The built-in model (default, or a framemark model folder), or any local diffusers
     text-to-video pipeline folder. Offline only."""
@@ -91,10 +100,9 @@ def load_model(model_dir: str | Path | None = None):
     from . import model as fm
 
     path = Path(model_dir) if model_dir is not None else fm.DEFAULT_MODEL_DIR
-    if not (path / "model_index.json").is_file():
-        if model_dir is None:
-            raise InputError(f"the built-in model is not installed at {path}; pass --model DIR")
-        raise InputError(f"{path}: not a diffusers pipeline folder (no model_index.json)")
+    if model_dir is None and not (path / "model_index.json").is_file():
+        raise InputError(f"the built-in model is not installed at {path}; pass --model DIR")
+    check_pipeline_folder(path)
     pipe = fm.load_pipeline(path) if (path / fm.META_FILE).is_file() else _load_diffusers_pipeline(path)
     from .latent_watermark import register_latent_algorithm
 
