@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     key = os.urandom(32)
     s = check_inputs(pipe, args.prompt, steps=args.steps)
     det = LatentWatermark(pipe, key, steps=s.steps, size=(s.width, s.height), frames=s.frames)
+    attacks = {name: Codec("libx264", OUTPUT_CRF) if name == AS_GENERATED else get_attack(name) for name in ATTACKS}
     rows = {name: [] for name in ATTACKS}
     control = []
     store = [os.urandom(6) for _ in range(STORE_SIZE - 1)]
@@ -98,8 +99,7 @@ def main(argv=None) -> int:
         st = dataclasses.replace(s, seed=1000 + i, prompt=args.prompt)
         clip = Clip(frames=sample_marked(pipe, st, ident, key), fps=s.fps)
         for name in ATTACKS:
-            attack = Codec("libx264", OUTPUT_CRF) if name == AS_GENERATED else get_attack(name)
-            d, info = det.decode(attack(clip))
+            d, info = det.decode(attacks[name](clip))
             p, found = store_p(d, info, store + [ident])
             rows[name].append({"bit_accuracy": d.bit_accuracy(ident), "detected": d.detected and d.payload == ident,
                                "log10_p": d.log10_p, "agreement": d.agreement,
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
         # control: the same model from an unmarked noise (another key's stream is independent)
         # (whole, and cropped: a crop is tried under several placements, which the p-value pays for)
         other = Clip(frames=sample_marked(pipe, st, ident, os.urandom(32)), fps=s.fps)
-        for shown in (other, get_attack("crop-0.71")(other)):
+        for shown in (other, attacks["crop-0.71"](other)):
             d, info = det.decode(shown)
             p, _ = store_p(d, info, store + [ident])
             control.append({"detected": d.detected, "log10_p": d.log10_p, "store_detected": p <= 1e-6,
