@@ -70,6 +70,8 @@ def add_train_arguments(p) -> None:
                         "see docs/generator.md)")
     p.add_argument("--object-weight", type=float,
                    help="VAE stages: extra reconstruction weight on object pixels (default 0)")
+    p.add_argument("--dit-object-weight", type=float,
+                   help="transformer stage: extra loss weight on the latent positions an object touches (default 0)")
     p.add_argument("--pool", type=int, help="number of clips in the latent cache")
     p.add_argument("--batch", type=int)
     p.add_argument("--lr", type=float)

@@ -49,6 +49,9 @@ def test_train_generator_rejects_bad_settings(tmp_path, capsys):
     code, _, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run"), "--config", "tiny",
                         "--object-weight", "-1")
     assert code == 2 and "--object-weight must be 0 or more" in err
+    code, _, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run"), "--config", "tiny",
+                        "--dit-object-weight", "-0.5")
+    assert code == 2 and "--dit-object-weight must be 0 or more" in err
     code, _, err = _run(capsys, "train-generator", "--run", str(tmp_path / "run2"), "--init-from", str(tmp_path))
     assert code == 2 and "not a model folder" in err
 

@@ -119,6 +119,41 @@ def test_object_weight_is_recorded_and_trains_the_decoder(tmp_path):
     assert [r["step"] for r in log if r["stage"] == "decoder"] == [3, 4]
 
 
+def test_latent_cover_marks_the_latent_cells_an_object_touches():
+    """Latent frame 0 is frame 0 alone, latent frame j frames 4j-3 .. 4j; a cell counts when
+    any of its pixels is covered, so a moving object's cells are the union of its positions."""
+    import numpy as np
+
+    from generate import world
+    from generate.model import FINE_CONFIG
+
+    spec = world.random_scene(np.random.default_rng(5))
+    cover = T.latent_cover([spec], FINE_CONFIG, (4, 4))
+    assert cover.shape == (1, 1, 5, 32, 32)
+    masks = world.object_masks(spec, 17, 128, 128).max(0) > 0.05
+    for j, frames in enumerate([[0], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16]]):
+        pixels = masks[frames].any(0)
+        cells = pixels.reshape(32, 4, 32, 4).any(axis=(1, 3))
+        assert np.array_equal(cover[0, 0, j].numpy() > 0, cells)
+    assert 0 < float(cover.mean()) < 0.5
+
+
+def test_dit_object_weight_is_recorded_and_trains_the_transformer(tmp_path):
+    import torch
+
+    run = tmp_path / "run"
+    T.train(run, TINY_CONFIG, settings=_settings(), progress=False)
+    before = torch.load(run / "dit.pt", weights_only=False)["model"]
+    T.train(run, TINY_CONFIG, stages=("dit",), settings=_settings(dit_steps=4, dit_object_weight=4.0),
+            progress=False)
+    after = torch.load(run / "dit.pt", weights_only=False)["model"]
+    assert json.loads((run / "config.json").read_text())["settings"]["dit_object_weight"] == 4.0
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log if r["stage"] == "dit"] == [1, 2, 3, 4]
+    assert all(r["loss"] > 0 and r["loss"] == r["loss"] for r in log)
+
+
 def test_warm_start_copies_the_blocks_a_new_patch_size_can_keep(tmp_path):
     import dataclasses
 
