@@ -227,3 +227,26 @@ def test_a_decoder_stage_on_a_saved_model_exports_that_model_with_the_new_decode
     assert all(torch.equal(bt[k], nt[k]) for k in bt)
     assert new.vae.config.latents_std == base.vae.config.latents_std
     assert json.loads((out / "framemark.json").read_text())["trained_steps"] == 2
+
+
+def test_caption_swap_changes_one_attribute_and_reports_every_sigma(tmp_path, capsys):
+    import numpy as np
+
+    from bench import caption_swap
+    from generate import world
+
+    spec = world.random_scene(np.random.default_rng(2), two_object_prob=1.0)
+    for attr in ("shape", "colour", "motion"):
+        other = caption_swap.swapped(spec, attr)
+        for a, b in zip(spec.objects, other.objects):
+            assert getattr(a, attr) != getattr(b, attr)
+            assert {k: v for k, v in vars(a).items() if k != attr} == {k: v for k, v in vars(b).items() if k != attr}
+    out = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
+    report = tmp_path / "cs.json"
+    assert caption_swap.main(["--model", str(out), "--clips", "3", "--json", str(report)]) == 0
+    rows = json.loads(report.read_text())["rows"]
+    assert [r["sigma"] for r in rows] == list(caption_swap.SIGMAS)
+    assert all(r["object_error"] > 0 and np.isfinite(r["shape_increase_pct"]) for r in rows)
+    assert "| sigma | object x0 error | wrong shape |" in capsys.readouterr().out
+    assert caption_swap.main(["--model", str(out), "--clips", "3", "--json", str(report)]) == 2  # no --force
+    assert caption_swap.main(["--model", str(out), "--clips", "0"]) == 2
