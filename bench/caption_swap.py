@@ -8,7 +8,7 @@ that draws what it is told does worse when told the wrong shape, colour or motio
 that ignores a word does the same either way. The "no caption" row is the whole prompt's
 worth (the unconditional branch classifier-free guidance starts from).
 
-    nice -n 10 .venv/bin/python -m bench.caption_swap [--model DIR] [--clips 48] [--json out.json]
+    nice -n 10 .venv/bin/python -m bench.caption_swap [--model DIR] [--clips 48] [--probe] [--json out.json]
 
 Prints a Markdown table: the object cells' x0 error with the true caption, and how much
 larger (in %) it is with each swap; the background error for reference.
@@ -98,6 +98,28 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2) ->
             "example": {k: v[0] for k, v in captions.items()}}
 
 
+def text_probe(captions: int = 1200, seed: int = 0) -> dict:
+    """How well each attribute can be read linearly from the pooled prompt embedding (the
+    vector the transformer's AdaLN path gets): 3-fold cross-validated logistic regression on
+    single-object training captions. Shape as readable as colour means a transformer that
+    ignores shape does so on its own side, not for want of it in the text."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    from generate import world
+    from generate.model import encode_prompts
+
+    rng = np.random.default_rng([seed, 8])
+    specs = [world.random_scene(rng, two_object_prob=0.0) for _ in range(captions)]
+    emb = encode_prompts([world.caption(sp, rng) for sp in specs], 32)
+    mask = (emb.abs().sum(-1, keepdim=True) > 0).float()
+    pooled = torch.nn.functional.normalize((emb * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+    return {attr: float(cross_val_score(LogisticRegression(C=1.0, max_iter=2000), pooled,
+                                        [getattr(sp.objects[0], attr) for sp in specs], cv=3).mean())
+            for attr in ("shape", "colour", "motion")}
+
+
 def table(report: dict) -> str:
     out = ["| sigma | object x0 error | wrong shape | wrong colour | wrong motion | no caption | background error |",
            "|---|---|---|---|---|---|---|"]
@@ -115,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="model folder (default: the shipped weights)")
     p.add_argument("--clips", type=int, default=48)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--probe", action="store_true",
+                   help="also: how well the pooled prompt embedding itself tells each attribute (linear probe)")
     p.add_argument("--json", help="write the report here too")
     p.add_argument("--force", action="store_true", help="overwrite --json")
     a = p.parse_args(argv)
@@ -124,12 +148,17 @@ def main(argv: list[str] | None = None) -> int:
         if a.json and Path(a.json).exists() and not a.force:
             raise UsageError(f"{a.json} already exists (use --force to overwrite)")
         report = measure(a.model, a.clips, a.seed)
+        if a.probe:
+            report["text_probe_accuracy"] = text_probe(seed=a.seed)
     except FramemarkError as exc:
         print(f"bench.caption_swap: error: {exc}", file=sys.stderr)
         return 2
     print(f"model {report['model'].get('name')} {report['model'].get('version')}, {report['clips']} world clips, "
           f"e.g. {report['example']['true']!r} / {report['example']['shape']!r}")
     print(table(report))
+    if "text_probe_accuracy" in report:
+        print("pooled prompt embedding, linear probe accuracy: "
+              + ", ".join(f"{k} {100 * v:.1f} %" for k, v in report["text_probe_accuracy"].items()))
     if a.json:
         from provenance.fileio import write_bytes_atomic
 

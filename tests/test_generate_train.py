@@ -244,9 +244,18 @@ def test_caption_swap_changes_one_attribute_and_reports_every_sigma(tmp_path, ca
     out = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
     report = tmp_path / "cs.json"
     assert caption_swap.main(["--model", str(out), "--clips", "3", "--json", str(report)]) == 0
+    assert "text_probe_accuracy" not in json.loads(report.read_text())
     rows = json.loads(report.read_text())["rows"]
     assert [r["sigma"] for r in rows] == list(caption_swap.SIGMAS)
     assert all(r["object_error"] > 0 and np.isfinite(r["shape_increase_pct"]) for r in rows)
     assert "| sigma | object x0 error | wrong shape |" in capsys.readouterr().out
     assert caption_swap.main(["--model", str(out), "--clips", "3", "--json", str(report)]) == 2  # no --force
     assert caption_swap.main(["--model", str(out), "--clips", "0"]) == 2
+
+
+def test_the_text_probe_reads_each_attribute_from_the_pooled_prompt():
+    from bench import caption_swap
+
+    acc = caption_swap.text_probe(captions=150)
+    assert set(acc) == {"shape", "colour", "motion"}
+    assert acc["colour"] > 0.8 and acc["shape"] > 0.8  # chance: 1/8 and 1/5
