@@ -259,3 +259,17 @@ def test_the_text_probe_reads_each_attribute_from_the_pooled_prompt():
     acc = caption_swap.text_probe(captions=150)
     assert set(acc) == {"shape", "colour", "motion"}
     assert acc["colour"] > 0.8 and acc["shape"] > 0.8  # chance: 1/8 and 1/5
+
+
+def test_first_frame_bench_reports_every_latent_frame(tmp_path, capsys):
+    from bench import first_frame
+
+    out = T.train(tmp_path / "a", TINY_CONFIG, settings=_settings(), progress=False)
+    report = tmp_path / "ff.json"
+    assert first_frame.main(["--model", str(out), "--clips", "2", "--json", str(report)]) == 0
+    rows = json.loads(report.read_text())["rows"]
+    # 5 frames, 4x in time: latent frame 0 is video frame 0, latent frame 1 frames 1-4
+    assert [r["video_frames"] for r in rows] == ["0", "1-4"]
+    assert all(r["data_spread"] > 0 and r["generated_spread"] > 0 and r["pixel_change_levels"] > 0 for r in rows)
+    assert "| latent frame | video frames |" in capsys.readouterr().out
+    assert first_frame.main(["--model", str(out), "--json", str(report)]) == 2  # exists, no --force
