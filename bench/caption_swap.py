@@ -16,11 +16,8 @@ larger (in %) it is with each swap; the background error for reference.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -121,49 +118,33 @@ def text_probe(captions: int = 1200, seed: int = 0) -> dict:
 
 
 def table(report: dict) -> str:
-    out = ["| sigma | object x0 error | wrong shape | wrong colour | wrong motion | no caption | background error |",
+    out = [f"e.g. {report['example']['true']!r} / {report['example']['shape']!r}",
+           "| sigma | object x0 error | wrong shape | wrong colour | wrong motion | no caption | background error |",
            "|---|---|---|---|---|---|---|"]
     for r in report["rows"]:
         out.append(f"| {r['sigma']} | {r['object_error']:.3f} | {r['shape_increase_pct']:+.1f} % | "
                    f"{r['colour_increase_pct']:+.1f} % | {r['motion_increase_pct']:+.1f} % | "
                    f"{r['no caption_increase_pct']:+.1f} % | {r['background_error']:.3f} |")
+    if "text_probe_accuracy" in report:
+        out.append("pooled prompt embedding, linear probe accuracy: "
+                   + ", ".join(f"{k} {100 * v:.1f} %" for k, v in report["text_probe_accuracy"].items()))
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from provenance.errors import FramemarkError, UsageError
+    from bench.model_report import run
 
-    p = argparse.ArgumentParser(prog="python -m bench.caption_swap", description=__doc__.splitlines()[0])
-    p.add_argument("--model", help="model folder (default: the shipped weights)")
-    p.add_argument("--clips", type=int, default=48)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--probe", action="store_true",
-                   help="also: how well the pooled prompt embedding itself tells each attribute (linear probe)")
-    p.add_argument("--json", help="write the report here too")
-    p.add_argument("--force", action="store_true", help="overwrite --json")
-    a = p.parse_args(argv)
-    try:
-        if a.clips < 1:
-            raise UsageError(f"--clips must be positive, got {a.clips}")
-        if a.json and Path(a.json).exists() and not a.force:
-            raise UsageError(f"{a.json} already exists (use --force to overwrite)")
+    def measure_all(a) -> dict:
         report = measure(a.model, a.clips, a.seed)
         if a.probe:
             report["text_probe_accuracy"] = text_probe(seed=a.seed)
-    except FramemarkError as exc:
-        print(f"bench.caption_swap: error: {exc}", file=sys.stderr)
-        return 2
-    print(f"model {report['model'].get('name')} {report['model'].get('version')}, {report['clips']} world clips, "
-          f"e.g. {report['example']['true']!r} / {report['example']['shape']!r}")
-    print(table(report))
-    if "text_probe_accuracy" in report:
-        print("pooled prompt embedding, linear probe accuracy: "
-              + ", ".join(f"{k} {100 * v:.1f} %" for k, v in report["text_probe_accuracy"].items()))
-    if a.json:
-        from provenance.fileio import write_bytes_atomic
+        return report
 
-        write_bytes_atomic(a.json, (json.dumps(report, indent=2) + "\n").encode(), force=a.force)
-    return 0
+    def probe_option(p) -> None:
+        p.add_argument("--probe", action="store_true",
+                       help="also: how well the pooled prompt embedding itself tells each attribute (linear probe)")
+
+    return run("bench.caption_swap", __doc__, 48, measure_all, table, argv, extra=probe_option)
 
 
 if __name__ == "__main__":

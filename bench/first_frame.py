@@ -12,8 +12,6 @@ transformer error weighs most.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 
 import numpy as np
@@ -85,33 +83,9 @@ def table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from provenance.errors import FramemarkError, UsageError
+    from bench.model_report import run
 
-    p = argparse.ArgumentParser(prog="python -m bench.first_frame", description=__doc__.splitlines()[0])
-    p.add_argument("--model", help="model folder (default: the shipped weights)")
-    p.add_argument("--clips", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", help="write the report here too")
-    p.add_argument("--force", action="store_true", help="overwrite --json")
-    a = p.parse_args(argv)
-    try:
-        if a.clips < 1:
-            raise UsageError(f"--clips must be positive, got {a.clips}")
-        from pathlib import Path
-
-        if a.json and Path(a.json).exists() and not a.force:
-            raise UsageError(f"{a.json} already exists (use --force to overwrite)")
-        report = measure(a.model, a.clips, a.seed)
-    except FramemarkError as exc:
-        print(f"bench.first_frame: error: {exc}", file=sys.stderr)
-        return 2
-    print(f"model {report['model'].get('name')} {report['model'].get('version')}, {report['clips']} world clips")
-    print(table(report))
-    if a.json:
-        from provenance.fileio import write_bytes_atomic
-
-        write_bytes_atomic(a.json, (json.dumps(report, indent=2) + "\n").encode(), force=a.force)
-    return 0
+    return run("bench.first_frame", __doc__, 16, lambda a: measure(a.model, a.clips, a.seed), table, argv)
 
 
 if __name__ == "__main__":
