@@ -21,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["register"]
+__all__ = ["register", "add_latent_arguments", "latent_options"]
 
 _VERBS = ("run", "train", "evaluate")
 
@@ -65,12 +65,7 @@ def register(subparsers) -> None:
     r.add_argument("--keys", metavar="DIR", help="keys folder (default: $FRAMEMARK_HOME or ~/.framemark)")
     r.add_argument("--resolver", metavar="URL", help="a C2PA Soft Binding Resolution API to recover credentials from")
     r.add_argument("--model", metavar="MODEL", help="forensic classifier file (default: the shipped model)")
-    lat = r.add_mutually_exclusive_group()
-    lat.add_argument("--no-latent", action="store_true", help="skip the latent watermark (it needs the generator)")
-    lat.add_argument("--latent", action="store_true",
-                     help="run the latent watermark even on a clip whose shape the built-in model cannot make")
-    r.add_argument("--generator", metavar="DIR",
-                   help="the text-to-video model folder whose latent mark to look for (default: the built-in one)")
+    add_latent_arguments(r)
     r.add_argument("--jobs", type=int, default=None, metavar="N", help="batch worker processes (default: all cores)")
     r.add_argument("-o", "--output", metavar="results.jsonl",
                    help="batch results, one JSON line per file; an existing file is resumed")
@@ -100,6 +95,32 @@ def register(subparsers) -> None:
     verbs.choices.sealed = True
 
 
+def add_latent_arguments(parser: argparse.ArgumentParser) -> None:
+    """--no-latent / --latent / --generator: whether and with which model to look for the latent
+    watermark (``framemark detect`` and ``framemark watermark detect``)."""
+    lat = parser.add_mutually_exclusive_group()
+    lat.add_argument("--no-latent", action="store_true", help="skip the latent watermark (it needs the generator)")
+    lat.add_argument("--latent", action="store_true",
+                     help="run the latent watermark even on a clip whose shape the built-in model cannot make")
+    parser.add_argument("--generator", metavar="DIR",
+                        help="the text-to-video model folder whose latent mark to look for (default: the built-in one)")
+
+
+def latent_options(args: argparse.Namespace) -> dict:
+    """``latent`` (None: when the model can have made the clip; False; True) and ``generator``
+    (a checked model folder, or None) from :func:`add_latent_arguments`' options."""
+    from provenance.errors import UsageError
+
+    if args.generator and args.no_latent:
+        raise UsageError("--generator names the model for the latent watermark, which --no-latent skips")
+    options = {"latent": False if args.no_latent else (True if args.latent else None)}
+    if args.generator:
+        from generate.pipeline import check_pipeline_folder
+
+        options["generator"] = str(check_pipeline_folder(args.generator))  # a batch fails once, not per file
+    return options
+
+
 def _check_jobs(jobs):
     from provenance.errors import UsageError
 
@@ -112,14 +133,7 @@ def _run(args: argparse.Namespace) -> int:
 
     _check_jobs(args.jobs)
     target = Path(args.input)
-    if args.generator and args.no_latent:
-        raise UsageError("--generator names the model for the latent watermark, which --no-latent skips")
-    kwargs = {"keys_dir": args.keys, "model": args.model, "resolver": args.resolver,
-              "latent": False if args.no_latent else (True if args.latent else None)}
-    if args.generator:
-        from generate.pipeline import check_pipeline_folder
-
-        kwargs["generator"] = str(check_pipeline_folder(args.generator))  # a batch fails once, not per file
+    kwargs = {"keys_dir": args.keys, "model": args.model, "resolver": args.resolver, **latent_options(args)}
     if args.resolver:
         from detect.resolver_client import ResolverClient
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from provenance.errors import FramemarkError, InputError
 from provenance.media import DecodeLimits
 
-__all__ = ["detect_file", "WATERMARK_MAX_FRAMES", "REPORT_VERSION"]
+__all__ = ["detect_file", "latent_mark", "WATERMARK_MAX_FRAMES", "REPORT_VERSION"]
 
 #: frames given to the watermark detectors: evidence saturates long before this
 WATERMARK_MAX_FRAMES = 240
@@ -46,8 +46,23 @@ def _c2pa_section(path: Path, keys_dir: Path | None) -> dict:
     return verify_file(path, keys_dir=keys_dir).to_dict()
 
 
+def latent_mark(clip, keys_dir, *, latent: bool | None = None, generator=None) -> dict:
+    """The latent watermark's entry of a detect report, alone: what ``framemark watermark
+    detect`` adds to the pixel mark. The same rules as :func:`detect_file` (skipped, with a
+    reason, for a clip the model cannot have made, or without the generator or the key;
+    the store test for recorded identifiers)."""
+    from watermark.registry import LATENT_ALG_ID
+
+    if latent is False:
+        return {"alg": LATENT_ALG_ID, "skipped": True, "reason": "not looked for (--no-latent)"}
+    results, _ = _watermark_section(clip, None if keys_dir is None else Path(keys_dir), latent, {}, generator,
+                                    only=LATENT_ALG_ID)
+    return results[0]
+
+
 def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings: dict,
-                       generator=None) -> tuple[list[dict], dict]:
+                       generator=None, only: str | None = None) -> tuple[list[dict], dict]:
+    """Every registered watermark's entry (or just the algorithm ``only``) and the payloads found."""
     from provenance.keys import load_watermark_key
     from watermark.registry import LATENT_ALG_ID, algorithms, get_algorithm
 
@@ -56,7 +71,8 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
             raise FramemarkError("no keys folder")
         key = load_watermark_key(keys_dir)
     except FramemarkError as exc:
-        return [{"alg": a, "skipped": True, "reason": f"no watermark key ({exc})"} for a in algorithms()], {}
+        return [{"alg": a, "skipped": True, "reason": f"no watermark key ({exc})"}
+                for a in ([only] if only else algorithms())], {}
     pipe = shape_skip = None
     if latent is None and generator is None and "pipe" not in _PIPE_CACHE:
         # decided from the installed model's metadata, without loading it (diffusers and the
@@ -67,8 +83,10 @@ def _watermark_section(clip, keys_dir: Path | None, latent: bool | None, timings
         pipe = _generator_pipe(force=latent is True, generator=generator)
     results, payloads = [], {}
     alg_ids = algorithms()
-    if (pipe is not None or shape_skip) and LATENT_ALG_ID not in alg_ids:
+    if (pipe is not None or shape_skip or only == LATENT_ALG_ID) and LATENT_ALG_ID not in alg_ids:
         alg_ids = sorted({*alg_ids, LATENT_ALG_ID})
+    if only is not None:
+        alg_ids = [only]
     for alg_id in alg_ids:
         t0 = time.perf_counter()
         try:

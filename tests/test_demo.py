@@ -47,3 +47,28 @@ def test_demo_generates_strips_and_recovers(tmp_path, capsys, tiny_model_128):
     _, err = capsys.readouterr()
     assert code == 2 and "already exists" in err and err.count("\n") == 1
     assert (out / "generated.mp4").read_bytes() == before
+
+
+def test_watermark_detect_finds_both_marks_of_a_generated_clip(tmp_path, capsys, tiny_model_128):
+    """The issue's promise: after `framemark generate`, `framemark watermark detect` reports the
+    pixel mark and the latent mark (looked for with the model that made the clip)."""
+    keys, out = tmp_path / "keys", tmp_path / "gen.mp4"
+    assert main(["keys", "init", "--keys", str(keys)]) == 0
+    capsys.readouterr()
+    assert main(["generate", "a red circle moving left", "-o", str(out), "--model", str(tiny_model_128),
+                 "--keys", str(keys), "--json", "--no-progress"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    code = main(["watermark", "detect", str(out), "--keys", str(keys), "--generator", str(tiny_model_128), "--json"])
+    res = json.loads(capsys.readouterr().out)
+    assert code == 0 and res["detected"] and res["alg"] == "org.framemark.video.1"
+    latent = res["latent"]
+    assert latent["alg"] == "org.framemark.latent.1" and not latent.get("skipped") and "error" not in latent
+    assert latent["generator"] == "framemark-tiny-t2v 0.1.0" and 0.0 <= latent["p_value"] <= 1.0
+    if latent["detected"]:  # a random-weight model finds it or not; when it does, it names this clip
+        assert latent["payload"] == made["identifier"]
+    code = main(["watermark", "detect", str(out), "--keys", str(keys), "--generator", str(tiny_model_128)])
+    text = capsys.readouterr().out
+    last = text.splitlines()[-1]
+    assert code == 0 and "pixel watermark FOUND" in text
+    assert last.startswith(("latent watermark FOUND: p = ", "no latent watermark found: p = "))
+    assert "framemark-tiny-t2v 0.1.0" in last

@@ -38,10 +38,15 @@ def test_embed_detect_roundtrip(tmp_path, keys, source, capsys):
     assert res["detected"] and res["payload"] == "0a1b2c3d4e5f" and res["bit_accuracy"] == 1.0
     assert res["p_value"] <= 1e-6 and res["frames_used"] == 24 and len(res["per_frame"]) == 24
     assert res["store"] is not None  # the embed recorded the identifier
+    # a 4:3 clip cannot be the built-in generator's square output: its latent mark is not looked for
+    assert res["latent"]["skipped"] and "aspect ratio" in res["latent"]["reason"]
     assert ManifestStore(keys).lookup("org.framemark.video.1", summary["soft_binding_value"])
     # the unmarked source: not detected, exit status 1
     assert main(["watermark", "detect", str(source), "--json", "--keys", str(keys)]) == 1
     assert json.loads(capsys.readouterr().out)["payload"] is None
+    assert main(["watermark", "detect", str(out), "--keys", str(keys), "--no-latent"]) == 0
+    text = capsys.readouterr().out
+    assert "pixel watermark FOUND" in text and "latent watermark not looked for: not looked for (--no-latent)" in text
 
 
 def test_random_identifiers_differ(tmp_path, keys, source, capsys):
@@ -69,6 +74,8 @@ def test_errors(tmp_path, keys, source, capsys):
     tiny = tmp_path / "tiny.mp4"
     write_clip(tiny, textured_clip(t=3, h=8, w=8))
     assert main(["watermark", "detect", str(tiny), "--keys", str(keys)]) == 2
+    assert main(["watermark", "detect", str(source), "--keys", str(keys), "--no-latent",
+                 "--generator", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and err.count("framemark: error:") == 5
+    assert "Traceback" not in err and err.count("framemark: error:") == 6
     assert not list(tmp_path.glob(".*part*"))  # no partial outputs left behind

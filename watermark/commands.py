@@ -17,8 +17,9 @@ EMBED_CRF = {"libx264": 17, "libvpx-vp9": 24}
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("watermark", help="embed or detect the invisible pixel watermark",
-                              description="Embed or detect framemark's invisible pixel watermark (org.framemark.video.1).")
+    p = subparsers.add_parser("watermark", help="embed or detect the invisible watermarks",
+                              description="Embed framemark's invisible pixel watermark (org.framemark.video.1); "
+                                          "detect it and the generator's latent watermark (org.framemark.latent.1).")
     sub = p.add_subparsers(dest="watermark_command", metavar="ACTION")
     sub.required = True
 
@@ -32,11 +33,18 @@ def register(subparsers) -> None:
     e.add_argument("--json", action="store_true", help="print a JSON summary")
     e.set_defaults(func=_embed)
 
-    d = sub.add_parser("detect", help="look for the watermark; exit 0 found, 1 not found, 2 unreadable")
+    d = sub.add_parser("detect", help="look for the watermarks; exit 0 found, 1 not found, 2 unreadable",
+                       description="Look for the pixel watermark and, on a clip the generator can have made "
+                                   "(its size and shape), the generator's latent watermark. The JSON's top level "
+                                   "is the pixel mark; `latent` is the latent mark's entry. Exit 0 when either "
+                                   "mark is detected (p <= 1e-6), 1 when neither is, 2 for an unreadable input.")
     d.add_argument("input", help="video to examine")
     d.add_argument("--json", action="store_true", help="print the full result as JSON")
     d.add_argument("--keys", metavar="DIR", help="keys folder (default: $FRAMEMARK_HOME or ~/.framemark)")
     d.add_argument("--expect", metavar="HEX", help="the identifier you expect: adds bit_accuracy")
+    from detect.commands import add_latent_arguments
+
+    add_latent_arguments(d)
     d.set_defaults(func=_detect)
 
 
@@ -146,10 +154,15 @@ def _detect(args: argparse.Namespace) -> int:
     from watermark.base import bit_accuracy
     from watermark.registry import PIXEL_ALG_ID, get_algorithm
 
+    from detect.commands import latent_options
+    from detect.fuse import latent_mark
+
     expect = _parse_identifier(args.expect, "--expect")
+    latent = latent_options(args)
     keys_dir = resolve_keys_dir(args.keys)
     alg = get_algorithm(PIXEL_ALG_ID, key=load_watermark_key(keys_dir))
-    result = alg.extract(read_clip(args.input))
+    clip = read_clip(args.input)
+    result = alg.extract(clip)
     out = {"input": str(args.input), **result.to_dict()}
     if expect is not None:
         out["expected"] = expect.hex()
@@ -157,10 +170,12 @@ def _detect(args: argparse.Namespace) -> int:
     if result.payload is not None:
         rec = ManifestStore(keys_dir).latest(PIXEL_ALG_ID, base64.b64encode(result.payload).decode())
         out["store"] = rec.to_dict() if rec else None
+    out["latent"] = latent_mark(clip, keys_dir, **latent)
+    found = result.detected or bool(out["latent"].get("detected"))
     if args.json:
         print(json.dumps(out, indent=2))
     else:
-        verdict = "watermark FOUND" if result.detected else "no watermark found"
+        verdict = "pixel watermark FOUND" if result.detected else "no pixel watermark found"
         print(f"{verdict}: p = {result.p_value:.3g} over {result.frames_used} frames")
         if result.payload is not None:
             print(f"  identifier  {result.payload.hex()}")
@@ -170,4 +185,18 @@ def _detect(args: argparse.Namespace) -> int:
             print("  identifier  unreadable (error correction failed)")
         if expect is not None:
             print(f"  bit accuracy vs {expect.hex()}: {out['bit_accuracy']:.3f}")
-    return 0 if result.detected else 1
+        print(_latent_line(out["latent"]))
+    return 0 if found else 1
+
+
+def _latent_line(entry: dict) -> str:
+    """The latent mark's result in one line (looked for, skipped and why, or failed)."""
+    if entry.get("skipped"):
+        return f"latent watermark not looked for: {entry['reason']}"
+    if "error" in entry:
+        return f"latent watermark could not be checked: {entry['error']}"
+    verdict = "latent watermark FOUND" if entry["detected"] else "no latent watermark found"
+    line = f"{verdict}: p = {entry['p_value']:.3g} ({entry.get('generator', 'generator')})"
+    if entry.get("payload"):
+        line += f", identifier {entry['payload']}"
+    return line
