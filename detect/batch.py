@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
@@ -137,7 +138,11 @@ def run_batch(inputs: list[Path], results: str | Path, *, jobs: int | None = Non
     jobs = max(1, jobs or os.cpu_count() or 1)
     try:
         bar = tqdm(total=len(todo), desc="detect", unit="file", disable=not progress)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # forkserver, not fork: a forked worker inherits the parent's c2pa Contexts (cached in
+        # provenance.verify), whose native handles are dead in the child ("Context is not
+        # valid" for every file once the calling process had verified anything), and torch's
+        # OpenMP pool, which does not survive a fork either
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
             # keep at most 2 tasks per worker in flight: memory stays bounded on huge lists
             pending = set()
             it = iter(todo)

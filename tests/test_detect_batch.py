@@ -59,3 +59,18 @@ def test_list_file_relative_paths(tmp_path):
     lst = tmp_path / "list.txt"
     lst.write_text("# clips\nx.mp4\n\n")
     assert collect_inputs(lst) == [tmp_path / "x.mp4"]
+
+
+def test_workers_do_not_inherit_the_callers_c2pa_state(tmp_path, monkeypatch):
+    """A process that verified a file before starting a batch holds cached c2pa Contexts; a
+    forked worker would inherit them dead and fail every file ("Context is not valid")."""
+    from provenance.verify import verify_file
+
+    monkeypatch.setenv("FRAMEMARK_HOME", str(tmp_path / "no-keys"))
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    _write(clips / "a.mp4", 0)
+    assert verify_file(clips / "a.mp4").to_dict()["state"] == "absent"  # the caller's own Context
+    out = tmp_path / "results.jsonl"
+    summary = run_batch(collect_inputs(clips), out, jobs=1, progress=False, classifier=False)
+    assert summary["ok"] == 1, out.read_text()
