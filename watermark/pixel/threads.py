@@ -41,7 +41,7 @@ def workers() -> int:
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
-    # keyed by process: a child forked by a ProcessPoolExecutor (detect.batch) inherits the
+    # keyed by process: a child forked by a ProcessPoolExecutor (detect.training) inherits the
     # parent's executor object but none of its threads, and would wait on it forever
     key = (os.getpid(), n)
     with _pools_lock:
