@@ -8,7 +8,7 @@ that draws what it is told does worse when told the wrong shape, colour or motio
 that ignores a word does the same either way. The "no caption" row is the whole prompt's
 worth (the unconditional branch classifier-free guidance starts from).
 
-    nice -n 10 .venv/bin/python -m bench.caption_swap [--model DIR] [--clips 48] [--probe] [--json out.json]
+    nice -n 10 .venv/bin/python -m bench.caption_swap [--model DIR] [--clips 48] [--size large] [--probe] [--json out.json]
 
 Prints a Markdown table: the object cells' x0 error with the true caption, and how much
 larger (in %) it is with each swap; the background error for reference.
@@ -44,7 +44,9 @@ def swapped(spec, attribute: str):
     return replace(spec, objects=tuple(change(o) for o in spec.objects))
 
 
-def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2) -> dict:
+def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, size: str | None = None) -> dict:
+    """The report; ``size`` makes every clip one object of that size (is shape a matter of
+    how many tokens an object covers?)."""
     import torch
 
     from generate import world
@@ -56,7 +58,11 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2) ->
     cfg = pipe.framemark_config
     vae, model = pipe.vae.eval(), pipe.transformer.eval()
     rng = np.random.default_rng([seed, 7])
-    specs = [world.random_scene(rng) for _ in range(clips)]
+    if size is None:
+        specs = [world.random_scene(rng) for _ in range(clips)]
+    else:
+        specs = [world.random_scene(rng, two_object_prob=0.0) for _ in range(clips)]
+        specs = [replace(sp, objects=tuple(replace(o, size=size) for o in sp.objects)) for sp in specs]
     mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
     std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
     with torch.no_grad():
@@ -91,7 +97,7 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2) ->
                         for k in ("shape", "colour", "motion", "no caption")}})
     from generate.model import model_info
 
-    return {"model": model_info(pipe), "clips": clips, "seed": seed, "rows": rows,
+    return {"model": model_info(pipe), "clips": clips, "seed": seed, "size": size, "rows": rows,
             "example": {k: v[0] for k, v in captions.items()}}
 
 
@@ -135,14 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     from bench.model_report import run
 
     def measure_all(a) -> dict:
-        report = measure(a.model, a.clips, a.seed)
+        report = measure(a.model, a.clips, a.seed, size=a.size)
         if a.probe:
             report["text_probe_accuracy"] = text_probe(seed=a.seed)
         return report
 
     def probe_option(p) -> None:
+        from generate.world import SIZES
+
         p.add_argument("--probe", action="store_true",
                        help="also: how well the pooled prompt embedding itself tells each attribute (linear probe)")
+        p.add_argument("--size", choices=list(SIZES), help="every clip one object of this size")
 
     return run("bench.caption_swap", __doc__, 48, measure_all, table, argv, extra=probe_option)
 

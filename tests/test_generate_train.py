@@ -251,6 +251,9 @@ def test_caption_swap_changes_one_attribute_and_reports_every_sigma(tmp_path, ca
     assert "| sigma | object x0 error | wrong shape |" in capsys.readouterr().out
     assert caption_swap.main(["--model", str(out), "--clips", "3", "--json", str(report)]) == 2  # no --force
     assert caption_swap.main(["--model", str(out), "--clips", "0"]) == 2
+    assert caption_swap.main(["--model", str(out), "--clips", "2", "--size", "large", "--json", str(report),
+                              "--force"]) == 0
+    assert json.loads(report.read_text())["size"] == "large"
 
 
 def test_the_text_probe_reads_each_attribute_from_the_pooled_prompt():
