@@ -8,7 +8,7 @@ that draws what it is told does worse when told the wrong shape, colour or motio
 that ignores a word does the same either way. The "no caption" row is the whole prompt's
 worth (the unconditional branch classifier-free guidance starts from).
 
-    nice -n 10 .venv/bin/python -m bench.caption_swap [--model DIR] [--clips 48] [--size large] [--probe] [--json out.json]
+    nice -n 10 .venv/bin/python -m bench.caption_swap [--model DIR] [--clips 48] [--size large] [--path pooled|cross] [--probe] [--json out.json]
 
 Prints a Markdown table: the object cells' x0 error with the true caption, and how much
 larger (in %) it is with each swap; the background error for reference.
@@ -16,6 +16,7 @@ larger (in %) it is with each swap; the background error for reference.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import replace
 
@@ -44,9 +45,40 @@ def swapped(spec, attribute: str):
     return replace(spec, objects=tuple(change(o) for o in spec.objects))
 
 
-def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, size: str | None = None) -> dict:
+@contextlib.contextmanager
+def prompt_path(path: str):
+    """Let the caption reach the transformer through one of its two paths only: ``pooled``
+    (the pooled vector added to the timestep embedding, AdaLN) or ``cross`` (cross-attention
+    to the token states); the other path gets the empty prompt. ``both`` changes nothing."""
+    from generate.model import PooledTimeTextEmbedding, encode_prompts
+
+    if path == "both":
+        yield
+        return
+    if path not in ("pooled", "cross"):
+        raise ValueError(path)
+    original = PooledTimeTextEmbedding.forward
+    empty = encode_prompts([""], 32)
+
+    def forward(self, timestep, encoder_hidden_states, *args, **kwargs):
+        blank = empty[:, :encoder_hidden_states.shape[1]].expand(encoder_hidden_states.shape[0], -1, -1)
+        blank = blank.to(encoder_hidden_states.dtype)
+        pooled_from, cross_from = (encoder_hidden_states, blank) if path == "pooled" else (blank, encoder_hidden_states)
+        temb, timestep_proj, _, image = original(self, timestep, pooled_from, *args, **kwargs)
+        cross = original(self, timestep, cross_from, *args, **kwargs)[2]
+        return temb, timestep_proj, cross, image
+
+    PooledTimeTextEmbedding.forward = forward
+    try:
+        yield
+    finally:
+        PooledTimeTextEmbedding.forward = original
+
+
+def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, size: str | None = None,
+            path: str = "both") -> dict:
     """The report; ``size`` makes every clip one object of that size (is shape a matter of
-    how many tokens an object covers?)."""
+    how many tokens an object covers?); ``path``: see :func:`prompt_path`."""
     import torch
 
     from generate import world
@@ -85,7 +117,7 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, si
         xt = (1 - sigma) * x0 + sigma * noise
         errs = {}
         for name, emb in embeddings.items():
-            with torch.no_grad():
+            with torch.no_grad(), prompt_path(path):
                 pred = torch.cat([model(hidden_states=xt[i:i + 16], timestep=torch.full((len(xt[i:i + 16]),), sigma * 1000),
                                         encoder_hidden_states=emb[i:i + 16], return_dict=False)[0]
                                   for i in range(0, clips, 16)])
@@ -97,7 +129,7 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, si
                         for k in ("shape", "colour", "motion", "no caption")}})
     from generate.model import model_info
 
-    return {"model": model_info(pipe), "clips": clips, "seed": seed, "size": size, "rows": rows,
+    return {"model": model_info(pipe), "clips": clips, "seed": seed, "size": size, "path": path, "rows": rows,
             "example": {k: v[0] for k, v in captions.items()}}
 
 
@@ -141,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.model_report import run
 
     def measure_all(a) -> dict:
-        report = measure(a.model, a.clips, a.seed, size=a.size)
+        report = measure(a.model, a.clips, a.seed, size=a.size, path=a.path)
         if a.probe:
             report["text_probe_accuracy"] = text_probe(seed=a.seed)
         return report
@@ -152,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--probe", action="store_true",
                        help="also: how well the pooled prompt embedding itself tells each attribute (linear probe)")
         p.add_argument("--size", choices=list(SIZES), help="every clip one object of this size")
+        p.add_argument("--path", choices=("both", "pooled", "cross"), default="both",
+                       help="the caption reaches the transformer through this path only (default both)")
 
     return run("bench.caption_swap", __doc__, 48, measure_all, table, argv, extra=probe_option)
 

@@ -116,7 +116,9 @@ class PooledTimeTextEmbedding(WanTimeTextImageEmbedding):
     stayed at chance on direction after 25 minutes of training. Adding a pooled sentence
     vector to the embedding that drives every block's AdaLN modulation (as SD3 and Flux
     do) gives the prompt a direct, global path. The last layer starts at zero, so an
-    untrained model behaves exactly like stock Wan.
+    untrained model behaves exactly like stock Wan. Trained longer, the models came to read
+    the whole prompt through cross-attention and this path carries almost nothing
+    (``python -m bench.caption_swap --path pooled``; docs/generator.md).
     """
 
     def __init__(self, dim: int, time_freq_dim: int, time_proj_dim: int, text_embed_dim: int,

@@ -256,6 +256,24 @@ def test_caption_swap_changes_one_attribute_and_reports_every_sigma(tmp_path, ca
     assert json.loads(report.read_text())["size"] == "large"
 
 
+
+def test_caption_swap_paths_separate_pooled_and_cross_attention(tmp_path):
+    """A fresh model's pooled path starts at zero (its last layer is zero-initialised): the
+    caption through cross-attention alone is the whole effect, through the pooled path alone none."""
+    import torch
+
+    from bench import caption_swap
+    from generate.model import PooledTimeTextEmbedding, build_pipeline, save_pipeline
+
+    torch.manual_seed(0)
+    folder = save_pipeline(build_pipeline(TINY_CONFIG, with_text_encoder=False), tmp_path / "m", TINY_CONFIG)
+    before = PooledTimeTextEmbedding.forward
+    both, pooled, cross = (caption_swap.measure(folder, 2, 0, path=p)["rows"] for p in ("both", "pooled", "cross"))
+    assert PooledTimeTextEmbedding.forward is before  # restored
+    assert both == cross and both[0]["no caption_increase_pct"] != 0.0
+    assert all(r[k] == 0.0 for r in pooled for k in r if k.endswith("_increase_pct"))
+
+
 def test_the_text_probe_reads_each_attribute_from_the_pooled_prompt():
     from bench import caption_swap
 
