@@ -104,19 +104,24 @@ def test_the_vae_batch_carries_its_objects_coverage():
     assert chroma[on].median() > 100 > chroma[off].median()
 
 
-def test_object_weight_is_recorded_and_trains_the_decoder(tmp_path):
+@pytest.mark.parametrize("stage, checkpoint, setting, steps, logged", [
+    ("decoder", "vae.pt", "object_weight", dict(decoder_steps=2), [3, 4]),
+    ("dit", "dit.pt", "dit_object_weight", dict(dit_steps=4), [1, 2, 3, 4]),
+])
+def test_object_weights_are_recorded_and_train_their_stage(tmp_path, stage, checkpoint, setting, steps, logged):
     import torch
 
     run = tmp_path / "run"
     T.train(run, TINY_CONFIG, settings=_settings(), progress=False)
-    before = torch.load(run / "vae.pt", weights_only=False)["model"]
-    T.train(run, TINY_CONFIG, stages=("decoder",), settings=_settings(decoder_steps=2, object_weight=4.0),
-            progress=False)
-    after = torch.load(run / "vae.pt", weights_only=False)["model"]
-    assert json.loads((run / "config.json").read_text())["settings"]["object_weight"] == 4.0
-    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("decoder."))
+    before = torch.load(run / checkpoint, weights_only=False)["model"]
+    T.train(run, TINY_CONFIG, stages=(stage,), settings=_settings(**steps, **{setting: 4.0}), progress=False)
+    after = torch.load(run / checkpoint, weights_only=False)["model"]
+    assert json.loads((run / "config.json").read_text())["settings"][setting] == 4.0
+    trained = [k for k in before if stage == "dit" or k.startswith("decoder.")]
+    assert any(not torch.equal(before[k], after[k]) for k in trained)
     log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log if r["stage"] == "decoder"] == [3, 4]
+    assert [r["step"] for r in log if r["stage"] == stage] == logged
+    assert all(r["loss"] > 0 and r["loss"] == r["loss"] for r in log if r["stage"] == stage)
 
 
 def test_latent_cover_marks_the_latent_cells_an_object_touches():
@@ -136,22 +141,6 @@ def test_latent_cover_marks_the_latent_cells_an_object_touches():
         cells = pixels.reshape(32, 4, 32, 4).any(axis=(1, 3))
         assert np.array_equal(cover[0, 0, j].numpy() > 0, cells)
     assert 0 < float(cover.mean()) < 0.5
-
-
-def test_dit_object_weight_is_recorded_and_trains_the_transformer(tmp_path):
-    import torch
-
-    run = tmp_path / "run"
-    T.train(run, TINY_CONFIG, settings=_settings(), progress=False)
-    before = torch.load(run / "dit.pt", weights_only=False)["model"]
-    T.train(run, TINY_CONFIG, stages=("dit",), settings=_settings(dit_steps=4, dit_object_weight=4.0),
-            progress=False)
-    after = torch.load(run / "dit.pt", weights_only=False)["model"]
-    assert json.loads((run / "config.json").read_text())["settings"]["dit_object_weight"] == 4.0
-    assert any(not torch.equal(before[k], after[k]) for k in before)
-    log = [json.loads(line) for line in (run / "loss.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in log if r["stage"] == "dit"] == [1, 2, 3, 4]
-    assert all(r["loss"] > 0 and r["loss"] == r["loss"] for r in log)
 
 
 def test_warm_start_copies_the_blocks_a_new_patch_size_can_keep(tmp_path):
