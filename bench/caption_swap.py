@@ -46,11 +46,12 @@ def swapped(spec, attribute: str):
 
 
 @contextlib.contextmanager
-def prompt_path(path: str):
+def prompt_path(path: str, empty):
     """Let the caption reach the transformer through one of its two paths only: ``pooled``
     (the pooled vector added to the timestep embedding, AdaLN) or ``cross`` (cross-attention
-    to the token states); the other path gets the empty prompt. ``both`` changes nothing."""
-    from generate.model import PooledTimeTextEmbedding, encode_prompts
+    to the token states); the other path gets ``empty``, the empty prompt's embedding [1, L, D].
+    ``both`` changes nothing."""
+    from generate.model import PooledTimeTextEmbedding
 
     if path == "both":
         yield
@@ -58,11 +59,9 @@ def prompt_path(path: str):
     if path not in ("pooled", "cross"):
         raise ValueError(path)
     original = PooledTimeTextEmbedding.forward
-    empty = encode_prompts([""], 32)
 
     def forward(self, timestep, encoder_hidden_states, *args, **kwargs):
-        blank = empty[:, :encoder_hidden_states.shape[1]].expand(encoder_hidden_states.shape[0], -1, -1)
-        blank = blank.to(encoder_hidden_states.dtype)
+        blank = empty[:1].expand(encoder_hidden_states.shape[0], -1, -1).to(encoder_hidden_states.dtype)
         pooled_from, cross_from = (encoder_hidden_states, blank) if path == "pooled" else (blank, encoder_hidden_states)
         temb, timestep_proj, _, image = original(self, timestep, pooled_from, *args, **kwargs)
         cross = original(self, timestep, cross_from, *args, **kwargs)[2]
@@ -82,8 +81,9 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, si
     import torch
 
     from generate import world
+    from generate.inversion import latent_stats
     from generate.model import encode_prompts, load_pipeline
-    from generate.train import latent_cover
+    from generate.train import encode_world_clips, latent_cover
 
     torch.set_num_threads(threads)
     pipe = load_pipeline(model_dir)
@@ -95,15 +95,8 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, si
     else:
         specs = [world.random_scene(rng, two_object_prob=0.0) for _ in range(clips)]
         specs = [replace(sp, objects=tuple(replace(o, size=size) for o in sp.objects)) for sp in specs]
-    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
-    with torch.no_grad():
-        mus = []
-        for i in range(0, clips, 8):
-            video = np.stack([world.render(sp, cfg.num_frames, cfg.height, cfg.width) for sp in specs[i:i + 8]])
-            x = torch.from_numpy(video).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
-            mus.append(vae.encode(x).latent_dist.mode())
-    x0 = (torch.cat(mus) - mean) / std
+    mean, std = latent_stats(vae)
+    x0 = (encode_world_clips(vae, specs, cfg) - mean) / std
     cover = latent_cover(specs, cfg, (vae.config.scale_factor_temporal, vae.config.scale_factor_spatial))
     # the same phrasing (template, synonyms' positions) for a caption and its swaps
     captions = {"true": [world.caption(sp, i + 1000 * seed) for i, sp in enumerate(specs)]}
@@ -113,20 +106,21 @@ def measure(model_dir=None, clips: int = 48, seed: int = 0, threads: int = 2, si
     embeddings = {k: encode_prompts(v, cfg.max_sequence_length) for k, v in captions.items()}
     noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
     rows = []
-    for sigma in SIGMAS:
-        xt = (1 - sigma) * x0 + sigma * noise
-        errs = {}
-        for name, emb in embeddings.items():
-            with torch.no_grad(), prompt_path(path):
+    with torch.no_grad(), prompt_path(path, embeddings["no caption"]):
+        for sigma in SIGMAS:
+            xt = (1 - sigma) * x0 + sigma * noise
+            errs = {}
+            for name, emb in embeddings.items():
                 pred = torch.cat([model(hidden_states=xt[i:i + 16], timestep=torch.full((len(xt[i:i + 16]),), sigma * 1000),
                                         encoder_hidden_states=emb[i:i + 16], return_dict=False)[0]
                                   for i in range(0, clips, 16)])
-            err = ((xt - sigma * pred - x0) ** 2).mean(1, keepdim=True)
-            errs[name] = (float((err * cover).sum() / cover.sum()), float((err * (1 - cover)).sum() / (1 - cover).sum()))
-        true_obj, true_bg = errs["true"]
-        rows.append({"sigma": sigma, "object_error": true_obj, "background_error": true_bg,
-                     **{f"{k}_increase_pct": 100.0 * (errs[k][0] / true_obj - 1.0)
-                        for k in ("shape", "colour", "motion", "no caption")}})
+                err = ((xt - sigma * pred - x0) ** 2).mean(1, keepdim=True)
+                errs[name] = (float((err * cover).sum() / cover.sum()),
+                              float((err * (1 - cover)).sum() / (1 - cover).sum()))
+            true_obj, true_bg = errs["true"]
+            rows.append({"sigma": sigma, "object_error": true_obj, "background_error": true_bg,
+                         **{f"{k}_increase_pct": 100.0 * (errs[k][0] / true_obj - 1.0)
+                            for k in ("shape", "colour", "motion", "no caption")}})
     from generate.model import model_info
 
     return {"model": model_info(pipe), "clips": clips, "seed": seed, "size": size, "path": path, "rows": rows,
@@ -138,18 +132,16 @@ def text_probe(captions: int = 1200, seed: int = 0) -> dict:
     vector the transformer's AdaLN path gets): 3-fold cross-validated logistic regression on
     single-object training captions. Shape as readable as colour means a transformer that
     ignores shape does so on its own side, not for want of it in the text."""
-    import torch
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
 
     from generate import world
-    from generate.model import encode_prompts
+    from generate.model import DEFAULT_CONFIG, encode_prompts, pooled_prompt
 
     rng = np.random.default_rng([seed, 8])
     specs = [world.random_scene(rng, two_object_prob=0.0) for _ in range(captions)]
-    emb = encode_prompts([world.caption(sp, rng) for sp in specs], 32)
-    mask = (emb.abs().sum(-1, keepdim=True) > 0).float()
-    pooled = torch.nn.functional.normalize((emb * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+    emb = encode_prompts([world.caption(sp, rng) for sp in specs], DEFAULT_CONFIG.max_sequence_length)
+    pooled = pooled_prompt(emb).numpy()
     return {attr: float(cross_val_score(LogisticRegression(C=1.0, max_iter=2000), pooled,
                                         [getattr(sp.objects[0], attr) for sp in specs], cv=3).mean())
             for attr in ("shape", "colour", "motion")}

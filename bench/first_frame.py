@@ -29,7 +29,9 @@ def measure(model_dir=None, clips: int = 16, seed: int = 0, threads: int = 2) ->
     import torch
 
     from generate import world
+    from generate.inversion import latent_stats
     from generate.model import load_pipeline, model_info
+    from generate.train import encode_world_clips
 
     torch.set_num_threads(threads)
     pipe = load_pipeline(model_dir)
@@ -37,13 +39,8 @@ def measure(model_dir=None, clips: int = 16, seed: int = 0, threads: int = 2) ->
     vae = pipe.vae.eval()
     rng = np.random.default_rng([seed, 9])
     specs = [world.random_scene(rng) for _ in range(clips)]
-    mean = torch.tensor(vae.config.latents_mean).view(1, -1, 1, 1, 1)
-    std = torch.tensor(vae.config.latents_std).view(1, -1, 1, 1, 1)
-    with torch.no_grad():
-        video = np.stack([world.render(sp, cfg.num_frames, cfg.height, cfg.width) for sp in specs])
-        x = torch.from_numpy(video).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
-        mu = torch.cat([vae.encode(x[i:i + 8]).latent_dist.mode() for i in range(0, clips, 8)])
-    z = (mu - mean) / std
+    mean, std = latent_stats(vae)
+    z = (encode_world_clips(vae, specs, cfg) - mean) / std
     generated = {}
     captions = [world.caption(sp, rng) for sp in specs]
     for guidance in (cfg.guidance, 1.0):
@@ -63,8 +60,9 @@ def measure(model_dir=None, clips: int = 16, seed: int = 0, threads: int = 2) ->
             zp[:, :, t] += PERTURBATION * torch.randn(zp[:, :, t].shape, generator=noise)
             change = (vae.decode(zp * std + mean).sample - base).abs() * 127.5  # levels of 0..255
             sensitivity.append(float(change[:, :, frames_of[t]].mean()))
+    data_spread = _spread(z)
     rows = [{"latent_frame": t, "video_frames": f"{frames_of[t][0]}-{frames_of[t][-1]}" if len(frames_of[t]) > 1
-             else str(frames_of[t][0]), "data_spread": _spread(z)[t],
+             else str(frames_of[t][0]), "data_spread": data_spread[t],
              "generated_spread": generated[cfg.guidance][t], "generated_spread_no_guidance": generated[1.0][t],
              "pixel_change_levels": sensitivity[t]} for t in range(z.shape[2])]
     return {"model": model_info(pipe), "clips": clips, "seed": seed, "guidance": cfg.guidance,

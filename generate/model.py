@@ -37,7 +37,7 @@ from provenance.errors import InputError
 __all__ = [
     "DEFAULT_MODEL_DIR", "MODEL_NAME", "ModelConfig", "DEFAULT_CONFIG", "FINE_CONFIG", "TINY_CONFIG",
     "FramemarkWanTransformer3DModel", "build_pipeline", "load_pipeline", "save_pipeline",
-    "model_info", "load_text_encoder", "encode_prompts", "text_encoder_path",
+    "model_info", "load_text_encoder", "encode_prompts", "pooled_prompt", "text_encoder_path",
 ]
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "weights" / "framemark-tiny-t2v"
@@ -108,6 +108,14 @@ TINY_CONFIG = ModelConfig(
 
 # ----------------------------------------------------------------------------- transformer
 
+def pooled_prompt(encoder_hidden_states: torch.Tensor) -> torch.Tensor:
+    """The L2-normalised mean of each prompt's token states [B, L, D] -> [B, D]. WanPipeline
+    zero-pads after the real tokens, so only the non-zero rows are pooled."""
+    mask = (encoder_hidden_states.abs().sum(-1, keepdim=True) > 0).to(encoder_hidden_states.dtype)
+    pooled = (encoder_hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return nn.functional.normalize(pooled, dim=-1)
+
+
 class PooledTimeTextEmbedding(WanTimeTextImageEmbedding):
     """Wan's condition embedder, plus the mean-pooled prompt added to the timestep embedding.
 
@@ -129,10 +137,7 @@ class PooledTimeTextEmbedding(WanTimeTextImageEmbedding):
         nn.init.zeros_(self.pooled_embedder[2].bias)
 
     def forward(self, timestep, encoder_hidden_states, encoder_hidden_states_image=None, timestep_seq_len=None):
-        # WanPipeline zero-pads after the real tokens: pool over the non-zero rows only
-        mask = (encoder_hidden_states.abs().sum(-1, keepdim=True) > 0).to(encoder_hidden_states.dtype)
-        pooled = (encoder_hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        pooled = nn.functional.normalize(pooled, dim=-1)
+        pooled = pooled_prompt(encoder_hidden_states)
 
         timestep = self.timesteps_proj(timestep)
         if timestep_seq_len is not None:

@@ -30,7 +30,8 @@ import numpy as np
 
 from provenance.errors import InputError, UsageError
 
-__all__ = ["train", "main", "TrainSettings", "export_checkpoint", "run_config", "load_run_vae", "warm_start"]
+__all__ = ["train", "main", "TrainSettings", "export_checkpoint", "run_config", "load_run_vae", "warm_start",
+           "encode_world_clips", "latent_cover"]
 
 
 class TrainSettings:
@@ -214,14 +215,8 @@ def _build_cache(run: Path, pipe, cfg, s: TrainSettings, progress: bool):
         if data is None or data.get("vae") != fp:
             rng = np.random.default_rng([s.seed, 2, c])
             chunk_specs = [world.random_scene(rng) for _ in range(chunk)]
-            out = []
-            with torch.no_grad():
-                for i in range(0, chunk, 10):
-                    video = np.stack([world.render(sp, cfg.num_frames, cfg.height, cfg.width)
-                                      for sp in chunk_specs[i:i + 10]])
-                    x = torch.from_numpy(video).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
-                    out.append(vae.encode(x).latent_dist.mode())
-            data = {"vae": fp, "mu": torch.cat(out).half(), "specs": [sp.to_dict() for sp in chunk_specs]}
+            mu = encode_world_clips(vae, chunk_specs, cfg, batch=10)
+            data = {"vae": fp, "mu": mu.half(), "specs": [sp.to_dict() for sp in chunk_specs]}
             _atomic_save(data, path)
         mus.append(data["mu"].float())
         specs.extend(world.spec_from_dict(d) for d in data["specs"])
@@ -231,6 +226,22 @@ def _build_cache(run: Path, pipe, cfg, s: TrainSettings, progress: bool):
     mean, std = _set_latent_stats(pipe.vae, mu)
     z = (mu - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)
     return z, specs
+
+
+def encode_world_clips(vae, specs, cfg, batch: int = 8) -> "torch.Tensor":
+    """The world's renders of ``specs`` through the VAE's encoder: the raw posterior modes
+    [N, C, T', H', W'] (not normalised), ``batch`` clips at a time."""
+    import torch
+
+    from . import world
+
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(specs), batch):
+            video = np.stack([world.render(sp, cfg.num_frames, cfg.height, cfg.width) for sp in specs[i:i + batch]])
+            x = torch.from_numpy(video).float().permute(0, 4, 1, 2, 3) / 127.5 - 1.0
+            out.append(vae.encode(x).latent_dist.mode())
+    return torch.cat(out)
 
 
 def latent_cover(specs, cfg, factors: tuple[int, int]) -> "torch.Tensor":
